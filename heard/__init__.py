@@ -1,0 +1,1 @@
+"""Heard's composition root: settings and the `heard` command. No business rules live here."""

@@ -1,0 +1,123 @@
+"""Wires the parts of Heard into one process and stops them cleanly on Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import uvicorn
+from sqlalchemy.engine import Engine
+
+from heard.settings import Settings
+from scheduler.runner import build_scheduler
+from triage.web import create_app
+
+log = logging.getLogger("heard")
+
+PARTS = ("web", "scheduler")
+
+
+class CannotStart(Exception):
+    """A part could not start (a port taken, say); the message says which and why."""
+
+
+class _QuietServer(uvicorn.Server):
+    """Uvicorn without its own signal handlers: this process owns SIGINT and SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):  # type: ignore[override]
+        yield
+
+
+@dataclass
+class Part:
+    name: str
+    where: str
+    start: Callable[[], Awaitable[None]]
+    stop: Callable[[], Awaitable[None]]
+
+
+def _listen(host: str, port: int, what: str) -> socket.socket:
+    """Bind before starting, so a taken port is one clear line rather than a server's traceback."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise CannotStart(f"the {what} cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def _web(settings: Settings, engine: Engine) -> Part:
+    config = uvicorn.Config(create_app(engine), log_level="warning", lifespan="on")
+    server = _QuietServer(config)
+    task: asyncio.Task[None] | None = None
+
+    async def start() -> None:
+        nonlocal task
+        sock = _listen(settings.web_host, settings.web_port, "web app")
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started:
+            if task.done():
+                raise CannotStart("the web app stopped while starting")
+            await asyncio.sleep(0.02)
+
+    async def stop() -> None:
+        server.should_exit = True
+        if task:
+            await task
+
+    url = f"http://{settings.web_host}:{settings.web_port}/"
+    return Part("web app", f"{url}  (health check: {url}healthz)", start, stop)
+
+
+def _scheduler(settings: Settings, engine: Engine) -> Part:
+    scheduler = build_scheduler(engine, settings.zone, settings.sweep_interval_seconds)
+
+    async def start() -> None:
+        scheduler.start()
+
+    async def stop() -> None:
+        scheduler.shutdown(wait=True)
+
+    return Part("scheduler", f"sweeping every {settings.sweep_interval_seconds} s", start, stop)
+
+
+BUILDERS = {"web": _web, "scheduler": _scheduler}
+
+
+async def run(settings: Settings, engine: Engine, only: tuple[str, ...], echo: Callable[[str], None]) -> None:
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+
+    parts = [BUILDERS[name](settings, engine) for name in (only or PARTS)]
+    started: list[Part] = []
+    try:
+        for part in parts:
+            await part.start()
+            started.append(part)
+        echo(f"Heard is running on {engine.url.render_as_string(hide_password=True)}")
+        for part in started:
+            echo(f"  {part.name:<13} {part.where}")
+        if not only or "telegram" in only:
+            if not settings.telegram_token.get_secret_value():
+                echo("  telegram bot  off (set HEARD_TELEGRAM_TOKEN to start it)")
+        echo("Press Ctrl-C to stop.")
+        await stopping.wait()
+        echo("Stopping…")
+    finally:
+        for part in reversed(started):
+            await part.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    echo("Stopped.")

@@ -1,0 +1,141 @@
+"""One typed settings object, read from `HEARD_*` environment variables.
+
+Any setting may instead be read from a file named by `HEARD_<NAME>_FILE` (for secrets
+mounted by an orchestrator); a value set directly wins over the file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+
+PREFIX = "HEARD_"
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message names it."""
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    """Reads `HEARD_<NAME>_FILE` for every field: the file's content, stripped, is the value."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        path = os.environ.get(f"{PREFIX}{field_name.upper()}_FILE")
+        if not path:
+            return None, field_name, False
+        try:
+            return Path(path).read_text(encoding="utf-8").strip(), field_name, False
+        except OSError as exc:
+            raise SettingsError(
+                f"{PREFIX}{field_name.upper()}_FILE: cannot read {path}: {exc.strerror}"
+            ) from exc
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, field in self.settings_cls.model_fields.items():
+            value, key, _ = self.get_field_value(field, name)
+            if value is not None:
+                values[key] = value
+        return values
+
+
+class Settings(BaseSettings):
+    """Everything Heard reads from its environment. Each field is one row of the README table."""
+
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore", validate_default=True)
+
+    database_url: str = Field(
+        "sqlite:///var/heard.db",
+        description="SQLAlchemy URL of the case record: SQLite file (default) or postgresql+psycopg://…",
+    )
+    smtp_host: str = Field("127.0.0.1", description="Address the SMTP intake listens on.")
+    smtp_port: int = Field(2525, ge=1, le=65535, description="Port the SMTP intake listens on.")
+    complaint_addresses: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["complaints@heard.localhost"],
+        description="Addresses the SMTP intake accepts mail for (comma-separated); others get 550.",
+    )
+    smtp_max_message_bytes: int = Field(
+        25 * 1024 * 1024, ge=1024, description="Largest message accepted over SMTP (then 552)."
+    )
+    web_host: str = Field("127.0.0.1", description="Address the web app (officers' UI, web chat) listens on.")
+    web_port: int = Field(8000, ge=1, le=65535, description="Port the web app listens on.")
+    secret_key: SecretStr = Field(
+        SecretStr(""),
+        description="Key that signs web sessions; generated and kept under var/ when empty.",
+    )
+    telegram_token: SecretStr = Field(
+        SecretStr(""), description="Telegram bot token; the bot runs only when this is set."
+    )
+    telegram_api_base: str = Field(
+        "https://api.telegram.org", description="Bot API base URL (for a local Bot API server)."
+    )
+    relay_host: str = Field("", description="Outbound mail relay host; empty keeps mail in the outbox.")
+    relay_port: int = Field(587, ge=1, le=65535, description="Outbound mail relay port.")
+    relay_username: str = Field("", description="Outbound mail relay user name.")
+    relay_password: SecretStr = Field(SecretStr(""), description="Outbound mail relay password.")
+    relay_starttls: bool = Field(True, description="Use STARTTLS with the outbound relay.")
+    mail_from: str = Field(
+        "complaints@heard.localhost", description="From address of everything Heard sends by email."
+    )
+    policy_file: Path | None = Field(
+        None, description="Council policy file (TOML); empty uses the built-in defaults of DOMAIN.md."
+    )
+    timezone: str = Field("Europe/London", description="Time zone that working days are counted in.")
+    sweep_interval_seconds: int = Field(
+        30, ge=1, description="How often the scheduler's sweep runs."
+    )
+
+    @field_validator("complaint_addresses", mode="before")
+    @classmethod
+    def _split_addresses(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip().lower() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("policy_file")
+    @classmethod
+    def _policy_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and str(value) and not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value or None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _FileSource(settings_cls))
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment, turning any validation problem into one line naming the setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = PREFIX + "_".join(str(part) for part in first["loc"][:1]).upper()
+        message = first["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message}") from None

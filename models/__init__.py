@@ -1,0 +1,35 @@
+"""The case record: SQLModel tables, the engine and the migrations. Imports nothing of ours."""
+
+from sqlmodel import SQLModel
+
+from models.audit import AuditEvent, ConversationState, TrainingLabel
+from models.cases import Advocacy, Case, Deadline, ReferenceSequence, StageRecord
+from models.db import DatabaseUnavailable, check_reachable, make_engine, session_scope
+from models.messages import Attachment, Message
+from models.outbox import OutboxItem
+from models.people import ChannelIdentity, Contact, Officer, Team
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Advocacy",
+    "Attachment",
+    "AuditEvent",
+    "Case",
+    "ChannelIdentity",
+    "Contact",
+    "ConversationState",
+    "DatabaseUnavailable",
+    "Deadline",
+    "Message",
+    "Officer",
+    "OutboxItem",
+    "ReferenceSequence",
+    "StageRecord",
+    "Team",
+    "TrainingLabel",
+    "check_reachable",
+    "make_engine",
+    "metadata",
+    "session_scope",
+]

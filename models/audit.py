@@ -1,0 +1,45 @@
+"""The audit trail, officers' corrections kept as training labels, and chat conversation state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from models.columns import json_field, utc_field, utcnow
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what to which case, when. Written for every view and change."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = utc_field(default_factory=utcnow, nullable=False, index=True)
+    actor: str = Field(max_length=120)  # an officer's name, "scheduler", "intake:email", …
+    officer_id: int | None = Field(default=None, foreign_key="officer.id")
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    action: str = Field(max_length=64)
+    detail: dict[str, Any] = json_field(dict)
+
+
+class TrainingLabel(SQLModel, table=True):
+    """An officer's correction of the classifier: what it said, what is right, on which text."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    text: str = Field(sa_type=sa.Text)
+    field: str = Field(max_length=32)  # kind, reasons, primary_reason, role, safeguarding
+    predicted: Any = Field(default=None, sa_type=sa.JSON)
+    corrected: Any = Field(default=None, sa_type=sa.JSON)
+    officer_id: int | None = Field(default=None, foreign_key="officer.id")
+    created_at: datetime = utc_field(default_factory=utcnow, nullable=False)
+
+
+class ConversationState(SQLModel, table=True):
+    """Where a chat conversation is (state and data), so a restart carries on where it was."""
+
+    key: str = Field(primary_key=True, max_length=255)
+    state: str | None = Field(default=None, max_length=255)
+    data: dict[str, Any] = json_field(dict)
+    updated_at: datetime = utc_field(default_factory=utcnow, nullable=False)

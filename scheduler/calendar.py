@@ -1,0 +1,97 @@
+"""Working days in England and Wales.
+
+A working day is any day but Saturday, Sunday, Christmas Day, Boxing Day, Good Friday and the
+bank holidays of England and Wales (substitute days included), as the `holidays` package
+publishes them, and any extra closure days in the council's policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import cached_property
+
+import holidays
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A weekday that was not counted, and why."""
+
+    day: date
+    why: str
+
+
+@dataclass(frozen=True)
+class Count:
+    """The result of counting working days forward, with what was skipped on the way."""
+
+    start: date
+    days: int
+    end: date
+    skipped: tuple[Skipped, ...]
+
+
+@dataclass
+class WorkingDayCalendar:
+    extra_closures: dict[date, str] = field(default_factory=dict)
+
+    @cached_property
+    def _bank_holidays(self) -> holidays.HolidayBase:
+        return holidays.country_holidays("GB", subdiv="ENG")
+
+    def closure(self, day: date) -> str | None:
+        """Why a weekday is not a working day, or None when it is one."""
+        name = self._bank_holidays.get(day)
+        if name:
+            return str(name).replace(" (observed)", ", substitute day")
+        return self.extra_closures.get(day)
+
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() < 5 and self.closure(day) is None
+
+    def next_working_day(self, day: date) -> date:
+        """The day itself when it is a working day, else the next one."""
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
+        return day
+
+    def add_working_days(self, start: date, days: int) -> Count:
+        """Count `days` working days after `start` (which is day 0)."""
+        if days < 0:
+            raise ValueError("days must not be negative")
+        current, counted, skipped = start, 0, []
+        while counted < days:
+            current += timedelta(days=1)
+            if current.weekday() >= 5:
+                continue
+            why = self.closure(current)
+            if why:
+                skipped.append(Skipped(current, why))
+                continue
+            counted += 1
+        return Count(start, days, current, tuple(skipped))
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Working days after `start` up to and including `end` (0 when end <= start)."""
+        if end <= start:
+            return 0
+        total, current = 0, start
+        while current < end:
+            current += timedelta(days=1)
+            if self.is_working_day(current):
+                total += 1
+        return total
+
+    def closures_in(self, years: Iterable[int]) -> list[tuple[date, str]]:
+        """Every weekday closure in the given years, for display and checks."""
+        found: list[tuple[date, str]] = []
+        for year in years:
+            day = date(year, 1, 1)
+            while day.year == year:
+                why = self.closure(day) if day.weekday() < 5 else None
+                if why:
+                    found.append((day, why))
+                day += timedelta(days=1)
+        return found
