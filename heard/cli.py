@@ -192,3 +192,8 @@ def calendar(ctx: Context, year: int, as_json: bool) -> None:
 
 def main() -> None:
     cli(prog_name="heard")
+
+
+from heard.triage_commands import register as _register_triage  # noqa: E402  (needs Context above)
+
+_register_triage(cli)
