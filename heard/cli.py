@@ -80,22 +80,22 @@ def cli() -> None:
 @click.option(
     "--only",
     multiple=True,
-    type=click.Choice(["web", "scheduler"]),
+    type=click.Choice(["email", "web", "scheduler"]),
     help="Start only this part (repeatable). Default: every part.",
 )
 @pass_context
 def serve(ctx: Context, only: tuple[str, ...]) -> None:
-    """Run Heard: the web app and the scheduler, until Ctrl-C or SIGTERM."""
+    """Run Heard: the SMTP intake, the web app and the scheduler, until Ctrl-C or SIGTERM."""
     from heard.serve import CannotStart, run
     from models.migrate import current, head
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    _ = ctx.policy  # a broken policy file stops the start, before anything listens
+    policy = ctx.policy  # a broken policy file stops the start, before anything listens
     engine = ctx.engine()
     if current(ctx.settings.database_url) != head():
         raise click.ClickException("the database is not up to date: run `heard db upgrade` first")
     try:
-        asyncio.run(run(ctx.settings, engine, only, click.echo))
+        asyncio.run(run(ctx.settings, engine, policy, only, click.echo))
     except CannotStart as exc:
         raise click.ClickException(f"cannot start: {exc}") from None
     finally:

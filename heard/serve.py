@@ -13,13 +13,19 @@ from dataclasses import dataclass
 import uvicorn
 from sqlalchemy.engine import Engine
 
+from bots.email.processor import EmailProcessor, Limits
+from bots.email.relay import MailSender, Relay
+from bots.email.server import IntakeHandler, smtp_factory, tls_context
 from heard.settings import Settings
+from scheduler.clock import Clock
+from scheduler.policy import Policy
 from scheduler.runner import build_scheduler
+from triage.suggest import suggest_with_classifier
 from triage.web import create_app
 
 log = logging.getLogger("heard")
 
-PARTS = ("web", "scheduler")
+PARTS = ("email", "web", "scheduler")
 
 
 class CannotStart(Exception):
@@ -56,7 +62,7 @@ def _listen(host: str, port: int, what: str) -> socket.socket:
     return sock
 
 
-def _web(settings: Settings, engine: Engine) -> Part:
+def _web(settings: Settings, engine: Engine, policy: Policy) -> Part:
     config = uvicorn.Config(create_app(engine), log_level="warning", lifespan="on")
     server = _QuietServer(config)
     task: asyncio.Task[None] | None = None
@@ -79,7 +85,44 @@ def _web(settings: Settings, engine: Engine) -> Part:
     return Part("web app", f"{url}  (health check: {url}healthz)", start, stop)
 
 
-def _scheduler(settings: Settings, engine: Engine) -> Part:
+def _email(settings: Settings, engine: Engine, policy: Policy) -> Part:
+    processor = EmailProcessor(
+        engine, Clock(policy), settings.zone, [*settings.complaint_addresses, settings.mail_from],
+        classify=suggest_with_classifier(), limits=Limits(settings.attachment_max_bytes),
+    )
+    handler = IntakeHandler(engine, settings.complaint_addresses, processor.submit)
+    factory = smtp_factory(
+        handler, hostname=settings.smtp_host, max_bytes=settings.smtp_max_message_bytes,
+        tls=tls_context(settings.smtp_tls_cert, settings.smtp_tls_key),
+    )
+    sender = MailSender(engine, Relay(
+        settings.relay_host, settings.relay_port, settings.relay_username, settings.relay_password.get_secret_value(),
+        settings.relay_starttls, settings.mail_from,
+    )) if settings.relay_host else None
+    running: dict[str, object] = {}
+
+    async def start() -> None:
+        sock = _listen(settings.smtp_host, settings.smtp_port, "SMTP intake")
+        await processor.start()
+        running["server"] = await asyncio.get_running_loop().create_server(factory, sock=sock)
+        if sender:
+            running["sender"] = asyncio.create_task(sender.run())
+
+    async def stop() -> None:
+        if task := running.get("sender"):
+            task.cancel()  # type: ignore[attr-defined]
+        if server := running.get("server"):
+            server.close()  # type: ignore[attr-defined]
+            await server.wait_closed()  # type: ignore[attr-defined]
+        await processor.stop()
+        handler.close()
+
+    relay = f"mail out via {settings.relay_host}:{settings.relay_port}" if sender else "mail out held in the outbox (no HEARD_RELAY_HOST)"
+    where = f"smtp://{settings.smtp_host}:{settings.smtp_port} for {', '.join(settings.complaint_addresses)}; {relay}"
+    return Part("email intake", where, start, stop)
+
+
+def _scheduler(settings: Settings, engine: Engine, policy: Policy) -> Part:
     scheduler = build_scheduler(engine, settings.zone, settings.sweep_interval_seconds)
 
     async def start() -> None:
@@ -91,16 +134,18 @@ def _scheduler(settings: Settings, engine: Engine) -> Part:
     return Part("scheduler", f"sweeping every {settings.sweep_interval_seconds} s", start, stop)
 
 
-BUILDERS = {"web": _web, "scheduler": _scheduler}
+BUILDERS = {"email": _email, "web": _web, "scheduler": _scheduler}
 
 
-async def run(settings: Settings, engine: Engine, only: tuple[str, ...], echo: Callable[[str], None]) -> None:
+async def run(
+    settings: Settings, engine: Engine, policy: Policy, only: tuple[str, ...], echo: Callable[[str], None]
+) -> None:
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping.set)
 
-    parts = [BUILDERS[name](settings, engine) for name in (only or PARTS)]
+    parts = [BUILDERS[name](settings, engine, policy) for name in (only or PARTS)]
     started: list[Part] = []
     try:
         for part in parts:

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     smtp_max_message_bytes: int = Field(
         25 * 1024 * 1024, ge=1024, description="Largest message accepted over SMTP (then 552)."
     )
+    smtp_tls_cert: str = Field("", description="PEM certificate file; when set, the SMTP intake offers STARTTLS.")
+    smtp_tls_key: str = Field("", description="PEM private key file for the STARTTLS certificate.")
+    attachment_max_bytes: int = Field(
+        10 * 1024 * 1024, ge=0, description="Attachments larger than this are recorded but their content is not kept."
+    )
     web_host: str = Field("127.0.0.1", description="Address the web app (officers' UI, web chat) listens on.")
     web_port: int = Field(8000, ge=1, le=65535, description="Port the web app listens on.")
     secret_key: SecretStr = Field(

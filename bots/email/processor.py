@@ -1,0 +1,182 @@
+"""Stored email → representation: parse, recognise machine mail, thread or open a case, and
+acknowledge (with loop protection). Runs after the 250, one message at a time, and on start
+picks up anything a killed process left `stored`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bots.email.parse import ParsedEmail, parse
+from models import Attachment, AuditEvent, Message, OutboxItem
+from models.enums import MessageState, OutboxStatus
+from scheduler.clock import Clock
+from triage.intake import Classify, take_in
+
+log = logging.getLogger("heard.email")
+
+
+@dataclass(frozen=True)
+class Limits:
+    attachment_max_bytes: int = 10 * 1024 * 1024
+
+
+class EmailProcessor:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        zone: ZoneInfo,
+        our_addresses: list[str],
+        classify: Classify | None = None,
+        limits: Limits = Limits(),
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.engine, self.clock, self.zone, self.classify, self.limits, self.now = engine, clock, zone, classify, limits, now
+        self.ours = frozenset(a.lower() for a in our_addresses)
+        self.queue: asyncio.Queue[int] = asyncio.Queue()
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heard-email-process")
+        self._task: asyncio.Task[None] | None = None
+
+    def submit(self, message_id: int) -> None:
+        self.queue.put_nowait(message_id)
+
+    async def start(self) -> None:
+        """Queue what a previous process stored but never processed, then work the queue."""
+        for message_id in await asyncio.get_running_loop().run_in_executor(self.worker, self.unprocessed):
+            self.submit(message_id)
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        self.worker.shutdown(wait=True)
+
+    async def drain(self) -> None:
+        """Wait until everything queued so far is processed (for tests and `heard demo`)."""
+        await self.queue.join()
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            message_id = await self.queue.get()
+            try:
+                await loop.run_in_executor(self.worker, self.process, message_id)
+            except Exception:  # a message that cannot be processed stays `failed`, never stops the rest
+                log.exception("processing message %s failed", message_id)
+            finally:
+                self.queue.task_done()
+
+    def unprocessed(self) -> list[int]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(Message.id).where(Message.state == MessageState.stored, Message.channel == "email").order_by(Message.id)))
+
+    def process(self, message_id: int) -> None:
+        try:
+            self._process(message_id)
+        except Exception as exc:
+            with Session(self.engine) as session:
+                message = session.get(Message, message_id)
+                if message is not None and message.state == MessageState.stored:
+                    message.state, message.error = MessageState.failed, f"{type(exc).__name__}: {exc}"[:2000]
+                    session.commit()
+            raise
+
+    def _process(self, message_id: int) -> None:
+        now = self.now()
+        with Session(self.engine, expire_on_commit=False) as session:
+            message = session.get(Message, message_id)
+            if message is None or message.state != MessageState.stored:
+                return  # already done (a second process, or a repeat)
+            parsed = parse(message.raw_bytes or b"", our_addresses=self.ours)
+            self._fill(message, parsed)
+            if parsed.is_bounce:
+                self._bounce(session, message, parsed)
+            elif self._copy_of_earlier(session, message):
+                pass
+            else:
+                ids = [parsed.in_reply_to, *parsed.references]
+                if parsed.automatic:
+                    # Machine mail is kept, and shown on its case if it threads; it never opens one.
+                    from triage.intake import thread
+
+                    case = thread(session, message, ids)
+                    message.case_id = case.id if case else None
+                    message.state, message.error = MessageState.ignored, f"automatic: {parsed.automatic}"
+                else:
+                    suppressed = parsed.no_ack or self._rate_limited(session, message.sender, now)
+                    take_in(
+                        session, message, clock=self.clock, zone=self.zone, now=now, classify=self.classify,
+                        message_ids=ids, acknowledge_to=message.sender or None, acknowledge_suppressed=suppressed,
+                    )
+                    message.state = MessageState.processed
+            message.processed_at = now
+            session.commit()
+
+    def _fill(self, message: Message, parsed: ParsedEmail) -> None:
+        message.sender = parsed.sender or message.sender
+        message.subject = parsed.subject[:10_000]
+        message.text = parsed.text[:1_000_000]
+        message.clean_text = parsed.clean_text
+        message.in_reply_to = parsed.in_reply_to[:998]
+        message.references = " ".join(parsed.references)[:100_000]
+        message.headers = {**(message.headers or {}), **parsed.headers, "problems": parsed.problems}
+        for a in parsed.attachments:
+            keep = a.size <= self.limits.attachment_max_bytes
+            note = "quarantined: a type that can run code; never opened" if a.dangerous else ""
+            if not keep:
+                note = (note + "; " if note else "") + f"not kept: larger than {self.limits.attachment_max_bytes} bytes"
+            message_attachment = Attachment(
+                message_id=message.id, filename=a.filename, content_type=a.content_type, size=a.size, sha256=a.sha256,
+                content=a.content if keep else None, quarantined=a.dangerous, note=note[:255],
+            )
+            Session.object_session(message).add(message_attachment)  # type: ignore[union-attr]
+
+    def _bounce(self, session: Session, message: Message, parsed: ParsedEmail) -> None:
+        """Match a delivery failure to the outbox item it reports on, so officers see it."""
+        message.state = MessageState.ignored
+        message.error = "automatic: a bounce"
+        ids = [i for i in parsed.bounced_message_ids if i]
+        item = session.exec(select(OutboxItem).where(OutboxItem.provider_message_id.in_(ids))).first() if ids else None
+        if item is None:
+            return
+        item.status, item.last_error = OutboxStatus.failed, f"bounced: {message.subject or 'delivery failed'}"[:2000]
+        message.case_id = item.case_id
+        session.add(AuditEvent(at=self.now(), actor="intake:email", case_id=item.case_id, action="bounce",
+                               detail={"outbox_id": item.id, "message_id": message.id}))
+
+    def _copy_of_earlier(self, session: Session, message: Message) -> bool:
+        """The same Message-ID from the same sender already on a case: a copy, not a new representation."""
+        if not message.external_id:
+            return False
+        earlier = session.exec(
+            select(Message).where(Message.external_id == message.external_id, Message.sender == message.sender,
+                                  Message.id != message.id, Message.state == MessageState.processed)
+        ).first()
+        if earlier is None:
+            return False
+        message.case_id, message.state = earlier.case_id, MessageState.ignored
+        message.error = f"a copy of message {earlier.id}"
+        return True
+
+    def _rate_limited(self, session: Session, sender: str, now: datetime) -> str:
+        recent = session.exec(
+            select(OutboxItem.id).where(
+                OutboxItem.purpose == "acknowledgement", OutboxItem.recipient == sender,
+                OutboxItem.status != OutboxStatus.suppressed, OutboxItem.created_at >= now - timedelta(hours=1),
+            )
+        ).first()
+        return "at most one acknowledgement per sender per hour" if recent else ""

@@ -1,0 +1,141 @@
+"""Outbound mail: email outbox items delivered through the configured relay, with retries.
+
+Each item is claimed with a conditional UPDATE (pending → sending) so two senders never
+send it twice; its Message-ID is fixed when claimed, so a reply threads back to its case
+and a bounce finds it. Temporary failures back off; 5xx answers and too many tries fail
+permanently and are shown to officers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+import aiosmtplib
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from models import Message, OutboxItem
+from models.enums import Channel, Direction, MessageState, OutboxStatus
+
+log = logging.getLogger("heard.outbox")
+
+BACKOFF = [timedelta(minutes=m) for m in (1, 5, 15, 60, 180, 360, 720)]
+MAX_ATTEMPTS = len(BACKOFF) + 1
+
+
+@dataclass(frozen=True)
+class Relay:
+    host: str
+    port: int = 587
+    username: str = ""
+    password: str = ""
+    starttls: bool = True
+    mail_from: str = "complaints@heard.localhost"
+    timeout: float = 30
+
+
+def compose(item: OutboxItem, mail_from: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = mail_from
+    message["To"] = item.recipient
+    message["Subject"] = item.subject
+    message["Message-ID"] = item.provider_message_id
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Auto-Submitted"] = "auto-replied" if item.purpose == "acknowledgement" else "auto-generated"
+    message.set_content(item.body)
+    return message
+
+
+class MailSender:
+    def __init__(self, engine: Engine, relay: Relay, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.engine, self.relay, self.now = engine, relay, now
+
+    def claim(self, limit: int = 20) -> list[OutboxItem]:
+        """Take due email items, each by a conditional update, so no other sender takes it too."""
+        now = self.now()
+        claimed: list[OutboxItem] = []
+        with Session(self.engine, expire_on_commit=False) as session:
+            due = session.exec(
+                select(OutboxItem.id).where(OutboxItem.channel == Channel.email, OutboxItem.status == OutboxStatus.pending,
+                                            OutboxItem.next_attempt_at <= now).order_by(OutboxItem.next_attempt_at).limit(limit)
+            ).all()
+            for item_id in due:
+                taken = session.execute(
+                    sa.update(OutboxItem).where(OutboxItem.id == item_id, OutboxItem.status == OutboxStatus.pending)
+                    .values(status=OutboxStatus.sending, attempts=OutboxItem.attempts + 1)
+                ).rowcount
+                if taken:
+                    item = session.get_one(OutboxItem, item_id)
+                    if not item.provider_message_id:
+                        item.provider_message_id = make_msgid(domain=self.relay.mail_from.split("@")[-1])
+                    claimed.append(item)
+            session.commit()
+        return claimed
+
+    async def send_due(self) -> int:
+        sent = 0
+        for item in await asyncio.to_thread(self.claim):
+            message = compose(item, self.relay.mail_from)
+            try:
+                await aiosmtplib.send(
+                    message, hostname=self.relay.host, port=self.relay.port, username=self.relay.username or None,
+                    password=self.relay.password or None, start_tls=self.relay.starttls, timeout=self.relay.timeout,
+                )
+            except aiosmtplib.SMTPResponseException as exc:
+                await asyncio.to_thread(self._failed, item, f"{exc.code} {exc.message}", permanent=exc.code >= 500)
+                continue
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                await asyncio.to_thread(self._failed, item, str(exc) or type(exc).__name__, permanent=False)
+                continue
+            await asyncio.to_thread(self._sent, item, message)
+            sent += 1
+        return sent
+
+    def _sent(self, item: OutboxItem, message: EmailMessage) -> None:
+        now = self.now()
+        with Session(self.engine) as session:
+            row = session.get_one(OutboxItem, item.id)
+            row.status, row.sent_at, row.last_error = OutboxStatus.sent, now, ""
+            session.add(Message(
+                dedupe_key=f"outbox:{item.id}", channel=Channel.email, direction=Direction.outbound,
+                state=MessageState.processed, case_id=item.case_id, contact_id=item.contact_id,
+                raw_bytes=message.as_bytes(), external_id=item.provider_message_id, sender=self.relay.mail_from,
+                subject=item.subject, text=item.body, clean_text=item.body, received_at=now, processed_at=now,
+            ))
+            session.commit()
+
+    def _failed(self, item: OutboxItem, error: str, *, permanent: bool) -> None:
+        with Session(self.engine) as session:
+            row = session.get_one(OutboxItem, item.id)
+            row.last_error = error[:2000]
+            if permanent or row.attempts >= MAX_ATTEMPTS:
+                row.status = OutboxStatus.failed
+            else:
+                row.status = OutboxStatus.pending
+                row.next_attempt_at = self.now() + BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
+            session.commit()
+        log.warning("sending outbox item %s failed (%s): %s", item.id, "permanently" if permanent else "will retry", error)
+
+    def release_stale(self) -> int:
+        """Items left `sending` by a killed process go back to `pending` (same Message-ID)."""
+        with self.engine.begin() as conn:
+            return conn.execute(
+                sa.update(OutboxItem).where(OutboxItem.status == OutboxStatus.sending, OutboxItem.channel == Channel.email)
+                .values(status=OutboxStatus.pending)
+            ).rowcount
+
+    async def run(self, interval: float = 5.0) -> None:
+        await asyncio.to_thread(self.release_stale)
+        while True:
+            try:
+                await self.send_due()
+            except Exception:
+                log.exception("the outbox sender failed a round; trying again")
+            await asyncio.sleep(interval)

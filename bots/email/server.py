@@ -1,0 +1,147 @@
+"""The SMTP intake: aiosmtpd in Heard's own event loop.
+
+Raw first: the exact bytes are committed before the 250 reply. Anything that goes wrong
+before then answers `451 4.3.0` so the sender's server tries again; no exception ever
+becomes a 5xx. Turning the stored bytes into a representation happens afterwards, in the
+processor, which also picks up anything left `stored` by a process that was killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import ssl
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy.engine import Engine
+
+from bots.email.parse import header_text, message_ids
+from models import Message
+from models.enums import Channel, Direction
+
+log = logging.getLogger("heard.email")
+
+TRY_LATER = "451 4.3.0 We could not store your message just now; please try again later"
+
+
+def dedupe_key(raw: bytes) -> str:
+    """Same Message-ID and same bytes → the same key, so a repeat delivery collides."""
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    found = [line.split(b":", 1)[1] for line in head.splitlines() if line.lower().startswith(b"message-id:")]
+    mid = message_ids(found[0].decode("latin-1")) if found else []
+    return f"email:{hashlib.sha256((mid[0] if mid else '').encode()).hexdigest()[:16]}:{hashlib.sha256(raw).hexdigest()}"
+
+
+class IntakeHandler:
+    """aiosmtpd handler: accept our addresses, store raw bytes, then say 250."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        addresses: list[str],
+        on_stored: Callable[[int], None],
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.engine = engine
+        self.addresses = {a.lower() for a in addresses}
+        self.on_stored = on_stored
+        self.now = now
+        # One writer thread: SQLite takes one writer at a time anyway, and the loop never blocks.
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heard-smtp-store")
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]) -> str:
+        if address.lower() not in self.addresses:
+            return f"550 5.1.1 <{address}>: we do not accept mail for this address"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        try:
+            loop = asyncio.get_running_loop()
+            stored_id, repeat = await loop.run_in_executor(self.writer, self._store, raw, envelope)
+        except Exception as exc:  # any failure before the commit: the sender must retry
+            log.warning("could not store a message from %s: %s", envelope.mail_from, exc)
+            return TRY_LATER
+        if repeat:
+            return "250 2.0.0 Already received, thank you"
+        self.on_stored(stored_id)
+        return f"250 2.0.0 Received, thank you (ref {stored_id})"
+
+    def _store(self, raw: bytes, envelope: Envelope) -> tuple[int, bool]:
+        key = dedupe_key(raw)
+        head = raw[:16384].decode("latin-1")
+        mid = next((line.split(":", 1)[1] for line in head.splitlines() if line.lower().startswith("message-id:")), "")
+        row = {
+            "dedupe_key": key,
+            "channel": Channel.email.value,
+            "direction": Direction.inbound.value,
+            "state": "stored",
+            "raw_bytes": raw,
+            "external_id": (message_ids(mid) or [""])[0][:998],
+            "sender": header_text(envelope.mail_from or "")[:320].lower(),
+            "headers": {"mail_from": envelope.mail_from or "", "rcpt_to": list(envelope.rcpt_tos)},
+            "received_at": self.now(),
+        }
+        table = Message.__table__
+        with self.engine.begin() as conn:
+            existing = conn.execute(sa.select(table.c.id).where(table.c.dedupe_key == key)).scalar()
+            if existing is not None:
+                return existing, True
+            try:
+                new_id = conn.execute(sa.insert(table).values(**_defaults(row))).inserted_primary_key[0]
+            except sa.exc.IntegrityError:  # the same message, delivered twice at once
+                conn.rollback()
+                return conn.execute(sa.select(table.c.id).where(table.c.dedupe_key == key)).scalar_one(), True
+        return new_id, False
+
+    def close(self) -> None:
+        self.writer.shutdown(wait=True)
+
+
+def _defaults(row: dict) -> dict:
+    row.setdefault("in_reply_to", "")
+    row.setdefault("references", "")
+    row.setdefault("subject", "")
+    row.setdefault("text", "")
+    row.setdefault("clean_text", "")
+    row.setdefault("error", "")
+    row.setdefault("possible_escalation", False)
+    return row
+
+
+class IntakeSMTP(SMTP):
+    """Real-world mail has lines far longer than RFC 5321's 1,000 octets; refusing it would lose it."""
+
+    line_length_limit = 1 << 20
+
+
+def smtp_factory(handler: IntakeHandler, *, hostname: str, max_bytes: int, tls: ssl.SSLContext | None) -> Callable[[], SMTP]:
+    """A protocol factory for `loop.create_server`: no relaying, size limit, SMTPUTF8, STARTTLS if configured."""
+
+    def factory() -> SMTP:
+        return IntakeSMTP(
+            handler,
+            hostname=hostname,
+            ident="Heard SMTP intake",
+            data_size_limit=max_bytes,
+            enable_SMTPUTF8=True,
+            tls_context=tls,
+            require_starttls=False,
+            decode_data=False,
+        )
+
+    return factory
+
+
+def tls_context(cert: str, key: str) -> ssl.SSLContext | None:
+    if not cert:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key or None)
+    return context

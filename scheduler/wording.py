@@ -1,0 +1,63 @@
+"""Every sentence Heard sends to a person, in one place.
+
+It lives in `scheduler` because that is the lowest layer that sends words (acknowledgements,
+new dates, advocate follow-ups); intake and the bots import it from here. Sentences for
+children and young people are short and plain (a reading age of about 9–11): say what
+happens next and when, never promise an outcome, never blame, always say how to get help.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from scheduler.clock import day_label
+
+SAFETY = (
+    "If you are in danger now, call 999. "
+    "If you are under 19, you can talk to Childline for free on 0800 1111, on the phone or online. "
+    "If you are an adult worried about a child, call the NSPCC on 0808 800 5000. "
+    "You can talk to Samaritans for free, day or night, on 116 123."
+)
+
+ADVOCATE_OFFER = (
+    "You can have an advocate. An advocate is someone who is not from social care. "
+    "They are on your side and can help you say what you want to say. Would you like one?"
+)
+
+ADVOCATE_EMAIL_HOW = 'To say yes, just reply to this email with the word "advocate".'
+
+
+def hear_by(day: date) -> str:
+    """`Monday 11 January 2027`: dates written out in full for people."""
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def acknowledgement_subject(reference: str) -> str:
+    return f"We have your message [{reference}]"
+
+
+def acknowledgement(reference: str, reply_by: date, *, young_person: bool, safeguarding: bool, compliment: bool) -> str:
+    """The acknowledgement of a new representation: reference, what happens next, and when."""
+    parts: list[str] = []
+    if safeguarding:
+        parts.append("We are worried about your safety, so someone will look at your message today. " + SAFETY)
+    if compliment:
+        parts.append(
+            f"Thank you for your kind words. Your reference is {reference}. "
+            "We will pass your message on to the person you named and their manager."
+        )
+    else:
+        parts.append(
+            f"Thanks for telling us. Your reference is {reference}. "
+            f"Someone from the complaints team will read your message and reply by {hear_by(reply_by)}."
+        )
+        parts.append("If you write to us again about this, please keep the reference in the subject.")
+    if young_person and not compliment:
+        parts.append(f"{ADVOCATE_OFFER} {ADVOCATE_EMAIL_HOW}")
+    if not safeguarding:
+        parts.append(f"If you are not safe, get help now. {SAFETY}")
+    return "\n\n".join(parts) + "\n\nThe complaints team\n"
+
+
+def date_explanation(reply_by: date) -> str:
+    return f"We will reply by {day_label(reply_by)}."

@@ -1,0 +1,279 @@
+"""Email intake with a real smtplib client against the running SMTP server."""
+
+from __future__ import annotations
+
+import re
+import smtplib
+from collections.abc import Iterator
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from models import Attachment, Case, Deadline, Message, OutboxItem
+from models.enums import CaseStatus, DeadlineKind, MessageState, OutboxStatus
+from tests.mailserver import OURS, MailServer
+
+
+def email(body: str = "Nobody has rung me back about my son's contact for three weeks.", *, sender: str = "Jo Parent <parent@example.org>",
+          subject: str = "Contact arrangements", html: str | None = None, **headers: str) -> bytes:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = OURS
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain="example.org")
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
+    return crlf(message.as_bytes())
+
+
+def crlf(raw: bytes) -> bytes:
+    """Line endings as an MTA sends them."""
+    return raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+@pytest.fixture
+def mail(engine: Engine) -> Iterator[MailServer]:
+    server = MailServer(engine, max_bytes=256 * 1024, attachment_max_bytes=64 * 1024).start()
+    yield server
+    server.stop()
+
+
+def messages(engine: Engine) -> list[Message]:
+    with Session(engine) as session:
+        return list(session.exec(select(Message).order_by(Message.id)))
+
+
+def only_case(engine: Engine) -> Case:
+    with Session(engine) as session:
+        return session.exec(select(Case)).one()
+
+
+def test_a_parents_email_becomes_a_case_with_an_acknowledgement(mail: MailServer, engine: Engine) -> None:
+    raw = email()
+    code, reply = mail.send(raw)
+    assert code == 250
+    mail.settle()
+    [stored] = messages(engine)
+    assert stored.raw_bytes == raw
+    assert stored.state is MessageState.processed
+    case = only_case(engine)
+    assert re.fullmatch(r"CSC-20\d\d-\d{5}", case.reference)
+    assert case.summary.startswith("Nobody has rung me back")
+    with Session(engine) as session:
+        kinds = {d.kind for d in session.exec(select(Deadline).where(Deadline.case_id == case.id))}
+        ack = session.exec(select(OutboxItem)).one()
+    assert kinds == {DeadlineKind.acknowledgement, DeadlineKind.stage_1}
+    assert ack.recipient == "parent@example.org"
+    assert ack.status is OutboxStatus.pending
+    assert case.reference in ack.subject and case.reference in ack.body
+    assert re.search(r"reply by \w+day \d+ \w+ 20\d\d", ack.body)
+    assert "999" in ack.body and "0800 1111" in ack.body
+
+
+def test_mail_for_anyone_else_is_refused_and_never_relayed(mail: MailServer) -> None:
+    with mail.client() as smtp:
+        smtp.ehlo()
+        smtp.mail("spammer@example.net")
+        code, reply = smtp.rcpt("victim@elsewhere.example")
+    assert code == 550
+    assert b"do not accept mail for this address" in reply
+
+
+def test_a_message_over_the_size_limit_gets_552(mail: MailServer, engine: Engine) -> None:
+    code, _ = mail.send(email("x" * (300 * 1024)))
+    assert code == 552
+    assert messages(engine) == []
+
+
+def test_a_repeat_delivery_is_one_representation(mail: MailServer, engine: Engine) -> None:
+    raw = email()
+    assert mail.send(raw)[0] == 250
+    code, reply = mail.send(raw)
+    assert code == 250 and b"Already received" in reply
+    mail.settle()
+    assert len(messages(engine)) == 1
+    with Session(engine) as session:
+        assert len(session.exec(select(Case)).all()) == 1
+
+
+def test_a_reply_with_the_reference_threads_onto_its_case(mail: MailServer, engine: Engine) -> None:
+    mail.send(email())
+    mail.settle()
+    reference = only_case(engine).reference
+    mail.send(email("Just adding that the contact centre also cancelled.", subject=f"Re: We have your message [{reference}]"))
+    mail.settle()
+    first, second = messages(engine)
+    assert second.case_id == first.case_id
+    with Session(engine) as session:
+        assert len(session.exec(select(Case)).all()) == 1
+
+
+def test_a_reply_to_our_acknowledgement_threads_by_in_reply_to(mail: MailServer, engine: Engine) -> None:
+    mail.send(email())
+    mail.settle()
+    with Session(engine) as session:  # as the relay does when it sends the acknowledgement
+        ack = session.exec(select(OutboxItem)).one()
+        ack.provider_message_id = "<ack-1@heard.test>"
+        session.commit()
+    mail.send(email("thanks. one more thing", subject="Re: your email", In_Reply_To="<ack-1@heard.test>"))
+    mail.settle()
+    first, second = messages(engine)
+    assert second.case_id == first.case_id
+
+
+def test_unhappy_after_a_stage_response_is_a_possible_escalation(mail: MailServer, engine: Engine) -> None:
+    mail.send(email())
+    mail.settle()
+    case = only_case(engine)
+    with Session(engine) as session:
+        session.execute(sa.update(Case).where(Case.id == case.id).values(status=CaseStatus.responded))
+        session.commit()
+    mail.send(email("I am not happy with your response and want to go to stage 2.", subject=f"Re: {case.reference}"))
+    mail.settle()
+    assert messages(engine)[-1].possible_escalation
+    assert only_case(engine).possible_escalation
+
+
+@pytest.mark.parametrize(
+    ("headers", "sender"),
+    [
+        ({"Auto_Submitted": "auto-replied"}, "Jo Parent <parent@example.org>"),
+        ({"Precedence": "bulk"}, "News <news@example.org>"),
+        ({"X_Autoreply": "yes"}, "Jo Parent <parent@example.org>"),
+        ({}, "MAILER-DAEMON <mailer-daemon@example.org>"),
+    ],
+)
+def test_automatic_mail_opens_no_case_and_gets_no_reply(mail: MailServer, engine: Engine, headers: dict[str, str], sender: str) -> None:
+    assert mail.send(email(sender=sender, **headers))[0] == 250
+    mail.settle()
+    [stored] = messages(engine)
+    assert stored.state is MessageState.ignored
+    assert stored.error.startswith("automatic:")
+    with Session(engine) as session:
+        assert session.exec(select(Case)).all() == []
+        assert session.exec(select(OutboxItem)).all() == []
+
+
+def test_mail_from_our_own_address_is_kept_but_not_acknowledged(mail: MailServer, engine: Engine) -> None:
+    mail.send(email(sender=OURS, subject="Forwarded: a worry"))
+    mail.settle()
+    with Session(engine) as session:
+        ack = session.exec(select(OutboxItem)).one()
+    assert ack.status is OutboxStatus.suppressed
+    assert "our own addresses" in ack.last_error
+
+
+def test_one_acknowledgement_per_sender_per_hour(mail: MailServer, engine: Engine) -> None:
+    mail.send(email("first matter: my daughter's passport"))
+    mail.send(email("second matter: the taxi to contact was late again", subject="Taxi"))
+    mail.settle()
+    with Session(engine) as session:
+        statuses = [a.status for a in session.exec(select(OutboxItem).order_by(OutboxItem.id))]
+        assert len(session.exec(select(Case)).all()) == 2
+    assert statuses == [OutboxStatus.pending, OutboxStatus.suppressed]
+
+
+def test_a_bounce_is_matched_to_the_outbox_item_it_reports_on(mail: MailServer, engine: Engine) -> None:
+    mail.send(email())
+    mail.settle()
+    with Session(engine) as session:
+        ack = session.exec(select(OutboxItem)).one()
+        ack.provider_message_id, ack.status = "<ack-77@heard.test>", OutboxStatus.sent
+        ack_id = ack.id
+        session.commit()
+    dsn = (
+        "From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\r\nTo: complaints@council.example\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn-1@mx.example.org>\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain\r\n\r\nThe mail system could not deliver your message.\r\n"
+        "--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n"
+        "Final-Recipient: rfc822; parent@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "--b\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: complaints@council.example\r\nMessage-ID: <ack-77@heard.test>\r\n"
+        "--b--\r\n"
+    ).encode()
+    assert mail.send(dsn, mail_from="")[0] == 250
+    mail.settle()
+    with Session(engine) as session:
+        ack = session.get_one(OutboxItem, ack_id)
+    assert ack.status is OutboxStatus.failed
+    assert ack.last_error.startswith("bounced:")
+    assert messages(engine)[-1].state is MessageState.ignored
+
+
+def test_hostile_html_only_mail_becomes_inert_text(mail: MailServer, engine: Engine) -> None:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "a@example.org", OURS, "=?utf-8?b?8J+YoSBjb21wbGFpbnQ=?="
+    message.set_content('<p onclick="steal()">My son\'s social worker <b>never</b> calls</p><script>alert(1)</script><img src=x onerror=alert(2)>', subtype="html")
+    mail.send(crlf(message.as_bytes()))
+    mail.settle()
+    [stored] = messages(engine)
+    assert stored.text == "My son's social worker never calls"
+    assert stored.subject == "😡 complaint"
+    assert "<" not in stored.clean_text
+
+
+def test_attachments_are_recorded_and_dangerous_ones_quarantined(mail: MailServer, engine: Engine) -> None:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "b@example.org", OURS, "papers"
+    message.set_content("Please see the attached letter and photo.")
+    message.add_attachment(b"%PDF-1.4 letter", maintype="application", subtype="pdf", filename="letter.pdf")
+    message.add_attachment(b"MZ\x90\x00evil", maintype="application", subtype="octet-stream", filename="invoice.exe")
+    message.add_attachment(b"\xff" * (100 * 1024), maintype="image", subtype="jpeg", filename="photo.jpg")
+    assert mail.send(crlf(message.as_bytes()))[0] == 250
+    mail.settle()
+    with Session(engine) as session:
+        found = {a.filename: a for a in session.exec(select(Attachment))}
+    assert found["letter.pdf"].content == b"%PDF-1.4 letter" and not found["letter.pdf"].quarantined
+    assert found["invoice.exe"].quarantined and "never opened" in found["invoice.exe"].note
+    assert found["photo.jpg"].content is None and found["photo.jpg"].size == 100 * 1024
+    assert "not kept" in found["photo.jpg"].note
+
+
+def test_emoji_and_other_scripts_arrive_intact_over_smtputf8(mail: MailServer, engine: Engine) -> None:
+    body = "Мой сын не видел сестру 3 месяца 😢 — لا أحد يرد على الهاتف — 誰も電話に出ません"
+    raw = email(body, sender="Ольга <olga@пример.рф>")
+    with mail.client() as smtp:
+        smtp.ehlo()
+        assert smtp.has_extn("smtputf8")
+        smtp.sendmail("olga@пример.рф", [OURS], raw, mail_options=["SMTPUTF8", "BODY=8BITMIME"])
+    mail.settle()
+    [stored] = messages(engine)
+    assert stored.raw_bytes == raw
+    assert body in stored.text
+    assert stored.sender == "olga@пример.рф"
+
+
+def test_the_database_down_means_451_and_nothing_lost_once_it_is_back(sqlite_engine: Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from models import make_engine
+
+    impatient = make_engine(str(sqlite_engine.url), busy_timeout_ms=200)
+    server = MailServer(impatient).start()
+    try:
+        raw = email("please call me back about the review meeting")
+        blocker = sqlite_engine.raw_connection()
+        blocker.execute("BEGIN EXCLUSIVE")  # the database refuses every writer
+        code, reply = server.send(raw)
+        assert (code, reply[:5]) == (451, b"4.3.0")
+        blocker.rollback()
+        blocker.close()
+        assert server.send(raw)[0] == 250  # the sender's retry
+        server.settle()
+    finally:
+        server.stop()
+        impatient.dispose()
+    [stored] = messages(sqlite_engine)
+    assert stored.raw_bytes == raw and stored.state is MessageState.processed
+
+
+def test_the_server_still_answers_after_a_broken_message(mail: MailServer) -> None:
+    mail.send(b"\x00\xff\xfe not an email at all \r\n\r\n\x00")
+    mail.settle()
+    with mail.client() as smtp:
+        assert smtp.noop()[0] == 250

@@ -1,0 +1,213 @@
+"""Intake: a stored message becomes part of a case — threaded onto one it belongs to, or a new
+case with a reference number, its classification, its deadlines, an advocate offer for a
+young person, and an acknowledgement in the outbox. Channel-agnostic; adapters call it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from models import Advocacy, AuditEvent, Case, ChannelIdentity, Contact, Deadline, Message, OutboxItem
+from models.enums import CaseStatus, Channel, DeadlineKind, Kind, Reason, Role, Stage, TriageState
+from scheduler import wording
+from scheduler.clock import CaseEvents, Clock
+
+REFERENCE = re.compile(r"\bCSC-(\d{4})-(\d{5})\b", re.IGNORECASE)
+UNHAPPY = re.compile(
+    r"\b(not (happy|satisfied|resolved)|unhappy|dissatisfied|disagree|still not|stage (2|two|3|three)|"
+    r"escalate|take (this|it) further|appeal|not good enough|not accept|don'?t accept)\b",
+    re.IGNORECASE,
+)
+YOUNG = {Role.child_or_young_person, Role.care_leaver}
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """What the classifier suggested; empty (all None) when no classifier is loaded."""
+
+    kind: Kind | None = None
+    confidence: float | None = None
+    reasons: list[Reason] = field(default_factory=list)
+    primary_reason: Reason | None = None
+    role: Role | None = None
+    safeguarding: bool = False
+    signals: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    needs_review: bool = True
+    detail: dict = field(default_factory=dict)
+
+
+Classify = Callable[[str], Suggestion]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    case: Case
+    opened: bool
+    possible_escalation: bool = False
+
+
+def find_reference(texts: Iterable[str]) -> str | None:
+    for text in texts:
+        if match := REFERENCE.search(text or ""):
+            return f"CSC-{match.group(1)}-{match.group(2)}"
+    return None
+
+
+def next_reference(session: Session, year: int) -> str:
+    """Reserve the next reference of the year with one conditional statement (safe under concurrency)."""
+    table = sa.table("referencesequence", sa.column("year"), sa.column("last"))
+    bump = sa.update(table).where(table.c.year == year).values(last=table.c.last + 1).returning(table.c.last)
+    number = session.execute(bump).scalar()
+    if number is None:
+        try:
+            with session.begin_nested():
+                session.execute(sa.insert(table).values(year=year, last=1))
+            number = 1
+        except sa.exc.IntegrityError:
+            number = session.execute(bump).scalar_one()
+    return f"CSC-{year}-{number:05d}"
+
+
+def contact_for(session: Session, channel: Channel, address: str, name: str = "") -> Contact:
+    identity = session.exec(
+        select(ChannelIdentity).where(ChannelIdentity.channel == channel, ChannelIdentity.address == address)
+    ).first()
+    if identity:
+        return session.get_one(Contact, identity.contact_id)
+    contact = Contact(display_name=name[:200])
+    session.add(contact)
+    session.flush()
+    session.add(ChannelIdentity(contact_id=contact.id, channel=channel, address=address))
+    return contact
+
+
+def thread(session: Session, message: Message, message_ids: list[str]) -> Case | None:
+    """The case this message belongs to: by reference number, then by the messages it replies to."""
+    reference = find_reference([message.subject, message.clean_text])
+    if reference:
+        case = session.exec(select(Case).where(Case.reference == reference)).first()
+        if case:
+            return _live(session, case)
+    ids = [i for i in message_ids if i]
+    if not ids:
+        return None
+    case_id = session.exec(
+        select(Message.case_id).where(Message.external_id.in_(ids), Message.case_id.is_not(None))
+    ).first() or session.exec(
+        select(OutboxItem.case_id).where(OutboxItem.provider_message_id.in_(ids), OutboxItem.case_id.is_not(None))
+    ).first()
+    return _live(session, session.get(Case, case_id)) if case_id else None
+
+
+def _live(session: Session, case: Case | None) -> Case | None:
+    """Follow merges to the case that carries on."""
+    while case is not None and case.merged_into_id:
+        case = session.get(Case, case.merged_into_id)
+    return case
+
+
+def take_in(
+    session: Session,
+    message: Message,
+    *,
+    clock: Clock,
+    zone: ZoneInfo,
+    now: datetime,
+    classify: Classify | None = None,
+    message_ids: list[str] | None = None,
+    acknowledge_to: str | None = None,
+    acknowledge_suppressed: str = "",
+) -> Outcome:
+    """Thread or open a case for a stored message and mark it processed."""
+    contact = contact_for(session, message.channel, message.sender)
+    message.contact_id = contact.id
+    existing = thread(session, message, message_ids or [])
+    if existing is not None:
+        return _attach(session, message, existing, now)
+
+    suggestion = classify(message.clean_text) if classify else Suggestion()
+    received_on = message.received_at.astimezone(zone).date()
+    case = Case(
+        reference=next_reference(session, received_on.year),
+        kind=suggestion.kind,
+        reasons=list(suggestion.reasons),
+        primary_reason=suggestion.primary_reason,
+        complainant_role=suggestion.role,
+        stage=_first_stage(suggestion.kind),
+        channel=message.channel,
+        contact_id=contact.id,
+        summary=message.clean_text[:500],
+        triage_state=TriageState.needs_review,
+        triage_confidence=suggestion.confidence,
+        triage_detail=suggestion.detail,
+        safeguarding=suggestion.safeguarding,
+        safeguarding_signals=list(suggestion.signals),
+        eligibility_flags=list(suggestion.flags),
+        received_at=message.received_at,
+    )
+    session.add(case)
+    session.flush()
+    message.case_id = case.id
+    due = clock.deadlines(CaseEvents(received_on=received_on, kind=suggestion.kind))
+    for d in due:
+        session.add(Deadline(case_id=case.id, kind=d.kind, due_on=d.due_on, explanation=d.explanation))
+    young = suggestion.role in YOUNG and suggestion.kind is not Kind.compliment
+    if young:
+        session.add(Advocacy(case_id=case.id, contact_id=contact.id, offered_at=now, offered_on_channel=message.channel))
+    session.add(AuditEvent(at=now, actor=f"intake:{message.channel.value}", case_id=case.id, action="opened",
+                           detail={"message_id": message.id, "reference": case.reference}))
+    if acknowledge_to:
+        reply_by = next((d.due_on for d in due if d.kind in (DeadlineKind.stage_1, DeadlineKind.initial_feedback)), None)
+        _acknowledge(session, case, acknowledge_to, reply_by, young, acknowledge_suppressed, now)
+    return Outcome(case, opened=True)
+
+
+def _first_stage(kind: Kind | None) -> Stage | None:
+    if kind is Kind.compliment:
+        return None
+    return Stage.initial_feedback if kind is Kind.initial_feedback else Stage.stage_1
+
+
+def _attach(session: Session, message: Message, case: Case, now: datetime) -> Outcome:
+    message.case_id = case.id
+    escalation = case.status is CaseStatus.responded and bool(UNHAPPY.search(message.clean_text))
+    if escalation:
+        message.possible_escalation = True
+        case.possible_escalation = True
+        case.triage_state = TriageState.needs_review
+    session.add(AuditEvent(at=now, actor=f"intake:{message.channel.value}", case_id=case.id, action="threaded",
+                           detail={"message_id": message.id, "possible_escalation": escalation}))
+    return Outcome(case, opened=False, possible_escalation=escalation)
+
+
+def _acknowledge(session: Session, case: Case, to: str, reply_by, young: bool, suppressed: str, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    from models.enums import OutboxStatus
+
+    body = wording.acknowledgement(
+        case.reference, reply_by or now.date(), young_person=young, safeguarding=case.safeguarding,
+        compliment=case.kind is Kind.compliment,
+    )
+    session.add(
+        OutboxItem(
+            idempotency_key=f"acknowledgement:{case.id}",
+            purpose="acknowledgement",
+            channel=case.channel,
+            recipient=to,
+            case_id=case.id,
+            contact_id=case.contact_id,
+            subject=wording.acknowledgement_subject(case.reference),
+            body=body,
+            status=OutboxStatus.suppressed if suppressed else OutboxStatus.pending,
+            last_error=suppressed,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
