@@ -30,7 +30,7 @@ def start(tmp_path: Path, **settings: str) -> tuple[subprocess.Popen[str], int]:
         stderr=subprocess.STDOUT,
         text=True,
         cwd=ROOT,
-        env=heard_env(database_url=f"sqlite:///{tmp_path / 'heard.db'}", web_port=str(port), **settings),
+        env=heard_env(database_url=f"sqlite:///{tmp_path / 'heard.db'}", web_port=str(port), smtp_port=str(free_port()), **settings),
     )
     return proc, port
 
@@ -61,6 +61,8 @@ def test_serve_answers_then_stops_cleanly(migrated: Path, stop_signal: signal.Si
     try:
         banner = wait_for(proc, "Press Ctrl-C to stop.")
         assert f"web app       http://127.0.0.1:{port}/" in banner
+        assert "email intake  smtp://127.0.0.1:" in banner
+        assert "mail out held in the outbox (no HEARD_RELAY_HOST)" in banner
         assert "scheduler     sweeping every 30 s" in banner
         assert "telegram bot  off (set HEARD_TELEGRAM_TOKEN to start it)" in banner
         health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)

@@ -171,8 +171,8 @@ def _body(message: EmailMessage, parsed: ParsedEmail) -> None:
     elif html:
         parsed.text = normalise(html_to_text("\n".join(html)))
         parsed.clean_text = clean(parsed.text)
-    if not parsed.text and message.get_content_maintype() != "multipart" and not parsed.attachments:
-        parsed.problems.append("no text body")
+    if not parsed.text:
+        parsed.problems.append("no readable text: the raw message and any attachments are kept")
 
 
 def _attachment(part: EmailMessage, ctype: str, filename: str, parsed: ParsedEmail) -> None:

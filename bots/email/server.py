@@ -38,7 +38,14 @@ def dedupe_key(raw: bytes) -> str:
 
 
 class IntakeHandler:
-    """aiosmtpd handler: accept our addresses, store raw bytes, then say 250."""
+    """aiosmtpd handler: accept our addresses, store raw bytes, then say 250.
+
+    Stores are group-committed: every message waiting when the writer comes round goes into
+    one transaction, and each waits for that commit before its 250. One writer thread:
+    SQLite takes one writer at a time anyway, and the event loop never blocks.
+    """
+
+    BATCH = 200
 
     def __init__(
         self,
@@ -51,8 +58,9 @@ class IntakeHandler:
         self.addresses = {a.lower() for a in addresses}
         self.on_stored = on_stored
         self.now = now
-        # One writer thread: SQLite takes one writer at a time anyway, and the loop never blocks.
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heard-smtp-store")
+        self._waiting: list[tuple[dict, asyncio.Future[tuple[int, bool]]]] = []
+        self._writing: asyncio.Task[None] | None = None
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]) -> str:
         if address.lower() not in self.addresses:
@@ -61,10 +69,8 @@ class IntakeHandler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        raw = envelope.original_content or b""
         try:
-            loop = asyncio.get_running_loop()
-            stored_id, repeat = await loop.run_in_executor(self.writer, self._store, raw, envelope)
+            stored_id, repeat = await self.store(self._row(envelope.original_content or b"", envelope))
         except Exception as exc:  # any failure before the commit: the sender must retry
             log.warning("could not store a message from %s: %s", envelope.mail_from, exc)
             return TRY_LATER
@@ -73,12 +79,33 @@ class IntakeHandler:
         self.on_stored(stored_id)
         return f"250 2.0.0 Received, thank you (ref {stored_id})"
 
-    def _store(self, raw: bytes, envelope: Envelope) -> tuple[int, bool]:
-        key = dedupe_key(raw)
+    async def store(self, row: dict) -> tuple[int, bool]:
+        future: asyncio.Future[tuple[int, bool]] = asyncio.get_running_loop().create_future()
+        self._waiting.append((row, future))
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write())
+        return await future
+
+    async def _write(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._waiting:
+            batch, self._waiting = self._waiting[: self.BATCH], self._waiting[self.BATCH :]
+            try:
+                results = await loop.run_in_executor(self.writer, self._store_batch, [row for row, _ in batch])
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), result in zip(batch, results):
+                if not future.done():
+                    future.set_result(result)
+
+    def _row(self, raw: bytes, envelope: Envelope) -> dict:
         head = raw[:16384].decode("latin-1")
         mid = next((line.split(":", 1)[1] for line in head.splitlines() if line.lower().startswith("message-id:")), "")
-        row = {
-            "dedupe_key": key,
+        return _defaults({
+            "dedupe_key": dedupe_key(raw),
             "channel": Channel.email.value,
             "direction": Direction.inbound.value,
             "state": "stored",
@@ -87,24 +114,30 @@ class IntakeHandler:
             "sender": header_text(envelope.mail_from or "")[:320].lower(),
             "headers": {"mail_from": envelope.mail_from or "", "rcpt_to": list(envelope.rcpt_tos)},
             "received_at": self.now(),
-        }
+        })
+
+    def _store_batch(self, rows: list[dict]) -> list[tuple[int, bool]]:
+        """One transaction for the batch; a key seen before (or earlier in the batch) is a repeat."""
         table = Message.__table__
+        keys = list({row["dedupe_key"] for row in rows})
         with self.engine.begin() as conn:
-            existing = conn.execute(sa.select(table.c.id).where(table.c.dedupe_key == key)).scalar()
-            if existing is not None:
-                return existing, True
-            try:
-                new_id = conn.execute(sa.insert(table).values(**_defaults(row))).inserted_primary_key[0]
-            except sa.exc.IntegrityError:  # the same message, delivered twice at once
-                conn.rollback()
-                return conn.execute(sa.select(table.c.id).where(table.c.dedupe_key == key)).scalar_one(), True
-        return new_id, False
+            known = dict(conn.execute(sa.select(table.c.dedupe_key, table.c.id).where(table.c.dedupe_key.in_(keys))).all())
+            results: list[tuple[int, bool]] = []
+            for row in rows:
+                if row["dedupe_key"] in known:
+                    results.append((known[row["dedupe_key"]], True))
+                    continue
+                new_id = conn.execute(sa.insert(table).values(**row)).inserted_primary_key[0]
+                known[row["dedupe_key"]] = new_id
+                results.append((new_id, False))
+        return results
 
     def close(self) -> None:
         self.writer.shutdown(wait=True)
 
 
 def _defaults(row: dict) -> dict:
+    """Every column a Core insert must name (the ORM defaults do not apply to it)."""
     row.setdefault("in_reply_to", "")
     row.setdefault("references", "")
     row.setdefault("subject", "")
