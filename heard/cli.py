@@ -89,7 +89,8 @@ def serve(ctx: Context, only: tuple[str, ...]) -> None:
     from heard.serve import CannotStart, run
     from models.migrate import current, head
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("heard").setLevel(logging.INFO)
     policy = ctx.policy  # a broken policy file stops the start, before anything listens
     engine = ctx.engine()
     if current(ctx.settings.database_url) != head():

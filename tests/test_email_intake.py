@@ -277,3 +277,11 @@ def test_the_server_still_answers_after_a_broken_message(mail: MailServer) -> No
     mail.settle()
     with mail.client() as smtp:
         assert smtp.noop()[0] == 250
+
+
+def test_without_a_from_header_the_envelope_sender_gets_the_acknowledgement(mail: MailServer, engine: Engine) -> None:
+    mail.send(b"Subject: contact\r\n\r\nNobody rang me back about contact.\r\n", mail_from="me@example.org")
+    mail.settle()
+    with Session(engine) as session:
+        ack = session.exec(select(OutboxItem)).one()
+    assert (ack.recipient, ack.status) == ("me@example.org", OutboxStatus.pending)

@@ -96,7 +96,8 @@ def _walk(message: EmailMessage) -> list[EmailMessage]:
         return [message]
 
 
-def parse(raw: bytes, *, our_addresses: frozenset[str] = frozenset()) -> ParsedEmail:
+def parse(raw: bytes, *, our_addresses: frozenset[str] = frozenset(), envelope_sender: str = "") -> ParsedEmail:
+    """Read `raw`; without a usable From header the envelope sender (MAIL FROM) is who wrote."""
     parsed = ParsedEmail()
     try:
         message = email.message_from_bytes(raw, policy=email.policy.compat32)
@@ -105,6 +106,7 @@ def parse(raw: bytes, *, our_addresses: frozenset[str] = frozenset()) -> ParsedE
         parsed.text = parsed.clean_text = normalise(raw.decode("utf-8", "replace"))[:100_000]
         return parsed
     _headers(message, parsed)
+    parsed.sender = parsed.sender or envelope_sender.strip().lower()[:320]
     _body(message, parsed)
     _loop_protection(message, parsed, our_addresses)
     return parsed

@@ -101,7 +101,7 @@ class EmailProcessor:
             message = session.get(Message, message_id)
             if message is None or message.state != MessageState.stored:
                 return  # already done (a second process, or a repeat)
-            parsed = parse(message.raw_bytes or b"", our_addresses=self.ours)
+            parsed = parse(message.raw_bytes or b"", our_addresses=self.ours, envelope_sender=message.sender)
             self._fill(message, parsed)
             if parsed.is_bounce:
                 self._bounce(session, message, parsed)
