@@ -8,20 +8,20 @@ import logging
 import signal
 import socket
 from collections.abc import Awaitable, Callable
+from typing import Any
 from dataclasses import dataclass
 
 import uvicorn
 from sqlalchemy.engine import Engine
 
-from bots.email.processor import EmailProcessor, Limits
+from bots.email import worker as email_worker
+from bots.email.worker import WorkerConfig
 from bots.email.relay import MailSender, Relay
 from bots.email.server import IntakeHandler, smtp_factory, tls_context
 from heard.settings import Settings
-from scheduler.clock import Clock
+from models.db import make_engine
 from scheduler.policy import Policy
 from scheduler.runner import build_scheduler
-from triage.suggest import suggest_with_classifier
-from triage.web import create_app
 
 log = logging.getLogger("heard")
 
@@ -63,6 +63,8 @@ def _listen(host: str, port: int, what: str) -> socket.socket:
 
 
 def _web(settings: Settings, engine: Engine, policy: Policy) -> Part:
+    from triage.web import create_app
+
     config = uvicorn.Config(create_app(engine), log_level="warning", lifespan="on")
     server = _QuietServer(config)
     task: asyncio.Task[None] | None = None
@@ -86,36 +88,41 @@ def _web(settings: Settings, engine: Engine, policy: Policy) -> Part:
 
 
 def _email(settings: Settings, engine: Engine, policy: Policy) -> Part:
-    processor = EmailProcessor(
-        engine, Clock(policy), settings.zone, [*settings.complaint_addresses, settings.mail_from],
-        classify=suggest_with_classifier(), limits=Limits(settings.attachment_max_bytes),
-    )
-    handler = IntakeHandler(engine, settings.complaint_addresses, processor.submit)
+    """The SMTP intake in this process; turning mail into cases in a worker process beside it."""
+    # Its own engine with no SQLite busy wait: the handler retries every millisecond instead.
+    intake_engine = make_engine(settings.database_url, busy_timeout_ms=0)
+    handler = IntakeHandler(intake_engine, settings.complaint_addresses, on_stored=lambda _id: None)
     factory = smtp_factory(
         handler, hostname=settings.smtp_host, max_bytes=settings.smtp_max_message_bytes,
         tls=tls_context(settings.smtp_tls_cert, settings.smtp_tls_key),
+    )
+    config = WorkerConfig(
+        settings.database_url, settings.policy_file, settings.timezone,
+        (*settings.complaint_addresses, settings.mail_from), settings.attachment_max_bytes,
     )
     sender = MailSender(engine, Relay(
         settings.relay_host, settings.relay_port, settings.relay_username, settings.relay_password.get_secret_value(),
         settings.relay_starttls, settings.mail_from,
     )) if settings.relay_host else None
-    running: dict[str, object] = {}
+    running: dict[str, Any] = {}
 
     async def start() -> None:
         sock = _listen(settings.smtp_host, settings.smtp_port, "SMTP intake")
-        await processor.start()
+        running["worker"] = email_worker.start(config)
         running["server"] = await asyncio.get_running_loop().create_server(factory, sock=sock)
         if sender:
             running["sender"] = asyncio.create_task(sender.run())
 
     async def stop() -> None:
         if task := running.get("sender"):
-            task.cancel()  # type: ignore[attr-defined]
+            task.cancel()
         if server := running.get("server"):
-            server.close()  # type: ignore[attr-defined]
-            await server.wait_closed()  # type: ignore[attr-defined]
-        await processor.stop()
+            server.close()
+            await server.wait_closed()
         handler.close()
+        intake_engine.dispose()
+        if worker := running.get("worker"):
+            await asyncio.to_thread(email_worker.stop, worker)
 
     relay = f"mail out via {settings.relay_host}:{settings.relay_port}" if sender else "mail out held in the outbox (no HEARD_RELAY_HOST)"
     where = f"smtp://{settings.smtp_host}:{settings.smtp_port} for {', '.join(settings.complaint_addresses)}; {relay}"

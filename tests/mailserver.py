@@ -30,13 +30,14 @@ class MailServer:
     max_bytes: int = 1024 * 1024 * 8
     attachment_max_bytes: int = 1024 * 1024
     port: int = field(default_factory=free_port)
+    lock_patience: float = 10.0
 
     def __post_init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.processor = EmailProcessor(
             self.engine, Clock(load_policy()), ZoneInfo("Europe/London"), [OURS], limits=Limits(self.attachment_max_bytes)
         )
-        self.handler = IntakeHandler(self.engine, [OURS], self._submit)
+        self.handler = IntakeHandler(self.engine, [OURS], self._submit, lock_patience=self.lock_patience)
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
     def _submit(self, message_id: int) -> None:
@@ -80,7 +81,7 @@ class MailServer:
         while time.monotonic() < deadline:
             with Session(self.engine) as session:
                 waiting = session.exec(select(Message.id).where(Message.state == MessageState.stored)).first()
-            if waiting is None and self.processor.queue.empty():
+            if waiting is None:
                 return
             time.sleep(0.02)
         raise AssertionError("messages were still waiting to be processed")

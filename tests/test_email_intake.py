@@ -253,8 +253,8 @@ def test_emoji_and_other_scripts_arrive_intact_over_smtputf8(mail: MailServer, e
 def test_the_database_down_means_451_and_nothing_lost_once_it_is_back(sqlite_engine: Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from models import make_engine
 
-    impatient = make_engine(str(sqlite_engine.url), busy_timeout_ms=200)
-    server = MailServer(impatient).start()
+    impatient = make_engine(str(sqlite_engine.url), busy_timeout_ms=0)
+    server = MailServer(impatient, lock_patience=0.3).start()
     try:
         raw = email("please call me back about the review meeting")
         blocker = sqlite_engine.raw_connection()

@@ -126,14 +126,18 @@ def take_in(
     acknowledge_to: str | None = None,
     acknowledge_suppressed: str = "",
 ) -> Outcome:
-    """Thread or open a case for a stored message and mark it processed."""
+    """Thread or open a case for a stored message.
+
+    Every read and the classification come before the first write, so the write
+    transaction (SQLite's single writer) is as short as it can be.
+    """
+    existing = thread(session, message, message_ids or [])
+    suggestion = classify(message.clean_text) if classify and existing is None else Suggestion()
     contact = contact_for(session, message.channel, message.sender)
     message.contact_id = contact.id
-    existing = thread(session, message, message_ids or [])
     if existing is not None:
         return _attach(session, message, existing, now)
 
-    suggestion = classify(message.clean_text) if classify else Suggestion()
     received_on = message.received_at.astimezone(zone).date()
     case = Case(
         reference=next_reference(session, received_on.year),

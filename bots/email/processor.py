@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -20,7 +21,7 @@ from bots.email.parse import ParsedEmail, parse
 from models import Attachment, AuditEvent, Message, OutboxItem
 from models.enums import MessageState, OutboxStatus
 from scheduler.clock import Clock
-from triage.intake import Classify, take_in
+from triage.intake import Classify, take_in, thread
 
 log = logging.getLogger("heard.email")
 
@@ -43,18 +44,18 @@ class EmailProcessor:
     ) -> None:
         self.engine, self.clock, self.zone, self.classify, self.limits, self.now = engine, clock, zone, classify, limits, now
         self.ours = frozenset(a.lower() for a in our_addresses)
-        self.queue: asyncio.Queue[int] = asyncio.Queue()
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heard-email-process")
+        self._kicked: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
 
     def submit(self, message_id: int) -> None:
-        self.queue.put_nowait(message_id)
+        """Wake the worker: a message was just stored (in this process)."""
+        if self._kicked is not None:
+            self._kicked.set()
 
-    async def start(self) -> None:
-        """Queue what a previous process stored but never processed, then work the queue."""
-        for message_id in await asyncio.get_running_loop().run_in_executor(self.worker, self.unprocessed):
-            self.submit(message_id)
-        self._task = asyncio.create_task(self._run())
+    async def start(self, idle: float = 0.5) -> None:
+        self._kicked = asyncio.Event()
+        self._task = asyncio.create_task(self._run(idle))
 
     async def stop(self) -> None:
         if self._task:
@@ -65,24 +66,34 @@ class EmailProcessor:
                 pass
         self.worker.shutdown(wait=True)
 
-    async def drain(self) -> None:
-        """Wait until everything queued so far is processed (for tests and `heard demo`)."""
-        await self.queue.join()
+    async def _run(self, idle: float = 0.5) -> None:
+        """The database is the queue: work through `stored` messages, then wait for a kick or a tick.
 
-    async def _run(self) -> None:
+        Polling (rather than an in-memory queue) is what lets a separate worker process, a
+        restarted process or a second server share the work, and keeps memory flat.
+        """
         loop = asyncio.get_running_loop()
+        assert self._kicked is not None
         while True:
-            message_id = await self.queue.get()
-            try:
-                await loop.run_in_executor(self.worker, self.process, message_id)
-            except Exception:  # a message that cannot be processed stays `failed`, never stops the rest
-                log.exception("processing message %s failed", message_id)
-            finally:
-                self.queue.task_done()
+            self._kicked.clear()
+            waiting = await loop.run_in_executor(self.worker, self.unprocessed)
+            for message_id in waiting:
+                try:
+                    await loop.run_in_executor(self.worker, self.process, message_id)
+                except Exception:  # a message that cannot be processed is marked failed; the rest go on
+                    log.exception("processing message %s failed", message_id)
+            if not waiting:
+                try:
+                    await asyncio.wait_for(self._kicked.wait(), idle)
+                except TimeoutError:
+                    pass
 
-    def unprocessed(self) -> list[int]:
+    def unprocessed(self, limit: int = 200) -> list[int]:
         with Session(self.engine) as session:
-            return list(session.exec(select(Message.id).where(Message.state == MessageState.stored, Message.channel == "email").order_by(Message.id)))
+            return list(session.exec(
+                select(Message.id).where(Message.state == MessageState.stored, Message.channel == "email")
+                .order_by(Message.id).limit(limit)
+            ))
 
     def process(self, message_id: int) -> None:
         try:
@@ -98,33 +109,49 @@ class EmailProcessor:
     def _process(self, message_id: int) -> None:
         now = self.now()
         with Session(self.engine, expire_on_commit=False) as session:
-            message = session.get(Message, message_id)
-            if message is None or message.state != MessageState.stored:
-                return  # already done (a second process, or a repeat)
-            parsed = parse(message.raw_bytes or b"", our_addresses=self.ours, envelope_sender=message.sender)
-            self._fill(message, parsed)
-            if parsed.is_bounce:
-                self._bounce(session, message, parsed)
-            elif self._copy_of_earlier(session, message):
-                pass
-            else:
-                ids = [parsed.in_reply_to, *parsed.references]
-                if parsed.automatic:
-                    # Machine mail is kept, and shown on its case if it threads; it never opens one.
-                    from triage.intake import thread
-
-                    case = thread(session, message, ids)
-                    message.case_id = case.id if case else None
-                    message.state, message.error = MessageState.ignored, f"automatic: {parsed.automatic}"
-                else:
-                    suppressed = parsed.no_ack or self._rate_limited(session, message.sender, now)
-                    take_in(
-                        session, message, clock=self.clock, zone=self.zone, now=now, classify=self.classify,
-                        message_ids=ids, acknowledge_to=message.sender or None, acknowledge_suppressed=suppressed,
-                    )
-                    message.state = MessageState.processed
+            # 1. Read and parse outside any write lock: SQLite has one writer, and the intake needs it.
+            found = session.execute(
+                select(Message.raw_bytes, Message.sender).where(Message.id == message_id, Message.state == MessageState.stored)
+            ).first()
+            session.rollback()
+            if found is None:
+                return
+            parsed = parse(found.raw_bytes or b"", our_addresses=self.ours, envelope_sender=found.sender)
+            # 2. Reads first, then writes, then the claim, then one commit: the write lock is short.
+            with session.no_autoflush:
+                message = session.get(Message, message_id)
+                if message is None or message.state != MessageState.stored:
+                    return
+                self._handle(session, message, parsed, now)
+            claimed = session.execute(  # a conditional update: two workers never both take a message
+                sa.update(Message).where(Message.id == message_id, Message.processed_at.is_(None)).values(processed_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if not claimed:
+                session.rollback()  # another worker took it first
+                return
             message.processed_at = now
             session.commit()
+
+    def _handle(self, session: Session, message: Message, parsed: ParsedEmail, now: datetime) -> None:
+        self._fill(message, parsed)
+        if parsed.is_bounce:
+            self._bounce(session, message, parsed)
+        elif self._copy_of_earlier(session, message):
+            pass
+        elif parsed.automatic:
+            # Machine mail is kept, and shown on its case if it threads; it never opens one.
+            case = thread(session, message, [parsed.in_reply_to, *parsed.references])
+            message.case_id = case.id if case else None
+            message.state, message.error = MessageState.ignored, f"automatic: {parsed.automatic}"
+        else:
+            suppressed = parsed.no_ack or self._rate_limited(session, message.sender, now)
+            take_in(
+                session, message, clock=self.clock, zone=self.zone, now=now, classify=self.classify,
+                message_ids=[parsed.in_reply_to, *parsed.references], acknowledge_to=message.sender or None,
+                acknowledge_suppressed=suppressed,
+            )
+            message.state = MessageState.processed
 
     def _fill(self, message: Message, parsed: ParsedEmail) -> None:
         message.sender = parsed.sender or message.sender
