@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ class MailServer:
     attachment_max_bytes: int = 1024 * 1024
     port: int = field(default_factory=free_port)
     lock_patience: float = 10.0
+    tls: ssl.SSLContext | None = None
 
     def __post_init__(self) -> None:
         self.loop = asyncio.new_event_loop()
@@ -45,7 +47,7 @@ class MailServer:
 
     def start(self) -> MailServer:
         self.thread.start()
-        factory = smtp_factory(self.handler, hostname="heard.test", max_bytes=self.max_bytes, tls=None)
+        factory = smtp_factory(self.handler, hostname="heard.test", max_bytes=self.max_bytes, tls=self.tls)
 
         async def up() -> None:
             await self.processor.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import smtplib
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -285,3 +286,31 @@ def test_without_a_from_header_the_envelope_sender_gets_the_acknowledgement(mail
     with Session(engine) as session:
         ack = session.exec(select(OutboxItem)).one()
     assert (ack.recipient, ack.status) == ("me@example.org", OutboxStatus.pending)
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make a certificate")
+def test_starttls_is_offered_when_a_certificate_is_configured(engine: Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import ssl
+    import subprocess
+
+    from bots.email.server import tls_context
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=heard.test"], check=True, capture_output=True,
+    )
+    server = MailServer(engine, tls=tls_context(str(cert), str(key))).start()
+    try:
+        with server.client() as smtp:
+            smtp.ehlo()
+            assert smtp.has_extn("starttls")
+            client_context = ssl.create_default_context(cafile=str(cert))
+            client_context.check_hostname = False
+            smtp.starttls(context=client_context)
+            smtp.ehlo()
+            smtp.sendmail("parent@example.org", [OURS], email("sent over TLS"))
+        server.settle()
+    finally:
+        server.stop()
+    assert "sent over TLS" in messages(engine)[0].text
