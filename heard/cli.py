@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cached_property
 
 import click
@@ -175,6 +175,37 @@ def deadlines(ctx: Context, received: date, procedure: str, as_json: bool) -> No
     for name, d in rows:
         click.echo(f"  {name.replace('_', ' '):<18} {day_label(d.due_on):<16} {d.explanation}")
     click.echo(f"  {'time limit':<18} {day_label(limit):<16} {limit_text}")
+
+
+@cli.command()
+@click.option("--now", "at", help="Sweep as at this moment (ISO 8601, e.g. 2027-01-11T09:00; default: now).")
+@click.option("--dry-run", is_flag=True, help="Show what would be sent, and change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@pass_context
+def sweep(ctx: Context, at: str | None, dry_run: bool, as_json: bool) -> None:
+    """Run one sweep of the scheduler and print what was (or would be) sent."""
+    from scheduler.sweep import Sweep
+
+    try:
+        now = datetime.fromisoformat(at) if at else datetime.now(UTC)
+    except ValueError:
+        raise ConfigurationError(f"--now: {at!r} is not an ISO 8601 time such as 2027-01-11T09:00") from None
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=ctx.settings.zone)
+    engine = ctx.engine()
+    try:
+        result = Sweep(engine, ctx.clock, ctx.settings.zone).run(now, dry_run=dry_run)
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps({"at": now.isoformat(), "dry_run": dry_run, "missed": result.missed,
+                               "actions": result.actions}, indent=2, ensure_ascii=False, default=str))
+        return
+    verb = "would send" if dry_run else "sent"
+    click.echo(f"Sweep as at {now.isoformat()}: {len(result.actions)} action(s) {verb}; {result.missed} deadline(s) newly missed")
+    for action in result.actions:
+        detail = ", ".join(f"{k}={v}" for k, v in action.items() if k != "action")
+        click.echo(f"  {action['action']:<22} {detail}")
 
 
 @cli.command()

@@ -20,6 +20,7 @@ from bots.email.relay import MailSender, Relay
 from bots.email.server import IntakeHandler, smtp_factory, tls_context
 from heard.settings import Settings
 from models.db import make_engine
+from scheduler.clock import Clock
 from scheduler.policy import Policy
 from scheduler.runner import build_scheduler
 
@@ -130,7 +131,7 @@ def _email(settings: Settings, engine: Engine, policy: Policy) -> Part:
 
 
 def _scheduler(settings: Settings, engine: Engine, policy: Policy) -> Part:
-    scheduler = build_scheduler(engine, settings.zone, settings.sweep_interval_seconds)
+    scheduler = build_scheduler(engine, Clock(policy), settings.zone, settings.sweep_interval_seconds)
 
     async def start() -> None:
         scheduler.start()

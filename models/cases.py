@@ -34,6 +34,9 @@ class ReferenceSequence(SQLModel, table=True):
 
 
 class Case(SQLModel, table=True):
+    # The triage queue reads working cases by (status, triage_state, safeguarding) first.
+    __table_args__ = (sa.Index("ix_case_queue", "status", "triage_state", "safeguarding"),)
+
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=32, unique=True)
     kind: Kind | None = enum_field(Kind, default=None, nullable=True, index=True)
@@ -91,7 +94,10 @@ class StageRecord(SQLModel, table=True):
 class Deadline(SQLModel, table=True):
     """A date something must happen by, with the arithmetic that produced it in words."""
 
-    __table_args__ = (sa.Index("ix_deadline_status_due", "status", "due_on"),)
+    __table_args__ = (
+        sa.Index("ix_deadline_status_due", "status", "due_on"),
+        sa.Index("ix_deadline_status_next_action", "status", "next_action_on"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)
@@ -103,6 +109,9 @@ class Deadline(SQLModel, table=True):
     original_due_on: date | None = Field(default=None)  # set when extended
     extension_reason: str = Field(default="", sa_type=sa.Text)
     extended_by_id: int | None = Field(default=None, foreign_key="officer.id")
+    # The scheduler's bookmark: the day of the next reminder or escalation, and the last one sent.
+    next_action_on: date | None = Field(default=None)
+    last_action: str = Field(default="", max_length=32)
     created_at: datetime = utc_field(default_factory=utcnow, nullable=False)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import holidays
 
@@ -43,10 +43,16 @@ class WorkingDayCalendar:
 
     def closure(self, day: date) -> str | None:
         """Why a weekday is not a working day, or None when it is one."""
+        return _closure_cached(self, day)
+
+    def _closure(self, day: date) -> str | None:
         name = self._bank_holidays.get(day)
         if name:
             return str(name).replace(" (observed)", ", substitute day")
         return self.extra_closures.get(day)
+
+    def __hash__(self) -> int:
+        return id(self)
 
     def is_working_day(self, day: date) -> bool:
         return day.weekday() < 5 and self.closure(day) is None
@@ -73,6 +79,15 @@ class WorkingDayCalendar:
             counted += 1
         return Count(start, days, current, tuple(skipped))
 
+    def subtract_working_days(self, end: date, days: int) -> date:
+        """The working day `days` working days before `end` (0 → `end` itself)."""
+        current, counted = end, 0
+        while counted < days:
+            current -= timedelta(days=1)
+            if self.is_working_day(current):
+                counted += 1
+        return current
+
     def working_days_between(self, start: date, end: date) -> int:
         """Working days after `start` up to and including `end` (0 when end <= start)."""
         if end <= start:
@@ -95,3 +110,8 @@ class WorkingDayCalendar:
                     found.append((day, why))
                 day += timedelta(days=1)
         return found
+
+
+@lru_cache(maxsize=65536)
+def _closure_cached(calendar: WorkingDayCalendar, day: date) -> str | None:
+    return calendar._closure(day)

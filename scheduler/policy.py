@@ -92,6 +92,13 @@ class Reminders(_Strict):
 class AdvocacyPolicy(_Strict):
     provider_name: str
     provider_email: str
+    # Placeholders: {provider}, {reference}, {name}, {help_wanted}, {safe_contact}, {channel}, {council}
+    referral_template: str = (
+        "Dear {provider},\n\nA young person who has raised a concern with {council} would like an advocate.\n\n"
+        "Reference: {reference}\nName they gave: {name}\nWhat they want help with: {help_wanted}\n"
+        "How to contact them safely: {safe_contact}\nThey talked to us by: {channel}\n\n"
+        "They agreed to this referral and to us sharing these details with you.\n\n{council} complaints team\n"
+    )
 
 
 class Policy(_Strict):

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import Engine
 
-from scheduler.sweep import sweep
+from scheduler.clock import Clock
+from scheduler.sweep import Sweep
 
 log = logging.getLogger("heard.scheduler")
 
@@ -20,14 +21,15 @@ def _utcnow() -> datetime:
 
 
 def build_scheduler(
-    engine: Engine, zone: ZoneInfo, interval_seconds: int, now: Callable[[], datetime] = _utcnow
+    engine: Engine, clock: Clock, zone: ZoneInfo, interval_seconds: int, now: Callable[[], datetime] = _utcnow
 ) -> AsyncIOScheduler:
     """An AsyncIOScheduler that sweeps every `interval_seconds`, never overlapping itself."""
+    sweeper = Sweep(engine, clock, zone)
 
     def run_sweep() -> None:
-        result = sweep(engine, now(), zone)
-        if result.missed:
-            log.info("sweep: %d deadline(s) now missed", result.missed)
+        result = sweeper.run(now())
+        if result.actions or result.missed:
+            log.info("sweep: %d action(s), %d deadline(s) now missed", len(result.actions), result.missed)
 
     scheduler = AsyncIOScheduler(timezone=zone)
     scheduler.add_job(

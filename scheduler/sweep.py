@@ -1,36 +1,170 @@
-"""The sweep: turns what is due in the database into action. Time is always passed in.
+"""The sweep: turns what is due in the database into outbox rows. Time is always passed in.
 
-This first part marks deadlines that have passed without being met as missed, with one
-conditional UPDATE, so two sweeps at once cannot disagree.
+One sweep, in one transaction:
+1. acknowledgements that were sent mark their deadline met; one not sent in time alerts the
+   complaints manager;
+2. response deadlines whose bookmark (`next_action_on`) has come get the latest reminder or
+   escalation (see `chase`), and passed ones are marked missed;
+3. request windows that have closed are marked, so the case may close;
+4. advocacy follow-ups and referrals (see `advocacy`);
+5. the daily digest, on working days from the policy's digest time (see `digest`).
+Rows are taken with `FOR UPDATE SKIP LOCKED` on PostgreSQL (a second scheduler skips them)
+and under the single writer lock on SQLite; every outbox row has an idempotency key.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
-from models import Deadline
-from models.enums import DeadlineStatus
+from models import AuditEvent, Case, Deadline, Officer, OutboxItem, Team
+from models.enums import CaseStatus, DeadlineKind, DeadlineStatus, OutboxStatus
+from scheduler import wording
+from scheduler.chase import RESPONSES, days_left, due_now, first_action_on
+from scheduler.clock import Clock
+from scheduler.outbox import enqueue, row, take_write_lock
+
+BATCH = 5000
+WINDOWS = (DeadlineKind.stage_2_request, DeadlineKind.stage_3_request)
+D, C = Deadline.__table__, Case.__table__
 
 
-@dataclass(frozen=True)
+@dataclass
 class SweepResult:
     at: datetime
-    missed: int
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    missed: int = 0
+
+    def count(self, kind: str) -> int:
+        return sum(1 for a in self.actions if a["action"] == kind)
 
 
-def sweep(engine: Engine, now: datetime, zone: ZoneInfo, *, dry_run: bool = False) -> SweepResult:
-    today = now.astimezone(zone).date()
-    overdue = sa.and_(Deadline.status == DeadlineStatus.open, Deadline.due_on < today)
-    with engine.begin() as conn:
-        if dry_run:
-            missed = conn.execute(sa.select(sa.func.count()).select_from(Deadline).where(overdue)).scalar_one()
-        else:
-            missed = conn.execute(
-                sa.update(Deadline).where(overdue).values(status=DeadlineStatus.missed)
-            ).rowcount
-    return SweepResult(now, missed)
+class Sweep:
+    def __init__(self, engine: Engine, clock: Clock, zone: ZoneInfo) -> None:
+        self.engine, self.clock, self.zone = engine, clock, zone
+        self.policy, self.calendar = clock.policy, clock.calendar
+
+    def run(self, now: datetime, *, dry_run: bool = False) -> SweepResult:
+        from scheduler.advocacy import advocacy_pass
+        from scheduler.digest import digest_pass
+
+        today = now.astimezone(self.zone).date()
+        result = SweepResult(now)
+        conn = self.engine.connect()
+        try:
+            with conn.begin() as transaction:
+                take_write_lock(conn)
+                self._acknowledgements(conn, today, now, result)
+                self._bookmarks(conn, today)
+                self._chase(conn, today, now, result)
+                result.missed = self._mark_missed(conn, today)
+                self._windows(conn, today, now, result)
+                advocacy_pass(conn, self.clock, self.zone, today, now, result)
+                digest_pass(conn, self.clock, self.zone, today, now, result)
+                if dry_run:
+                    transaction.rollback()
+        finally:
+            conn.close()
+        return result
+
+    def _lock(self, query: sa.Select, conn: Connection) -> sa.Select:
+        return query.with_for_update(skip_locked=True, of=D) if conn.dialect.name == "postgresql" else query
+
+    def _acknowledgements(self, conn: Connection, today, now: datetime, result: SweepResult) -> None:  # type: ignore[no-untyped-def]
+        o = OutboxItem.__table__
+        first_sent = (
+            sa.select(sa.func.min(o.c.sent_at))
+            .where(o.c.case_id == D.c.case_id, o.c.purpose == "acknowledgement", o.c.status == OutboxStatus.sent.value)
+            .scalar_subquery()
+        )
+        sent = conn.execute(self._lock(sa.select(D.c.id, first_sent).where(
+            D.c.kind == DeadlineKind.acknowledgement.value, D.c.status.in_(["open", "missed"]), D.c.met_on.is_(None)), conn)).all()
+        met = [{"i": i, "m": at.astimezone(self.zone).date()} for i, at in sent if at is not None]
+        if met:
+            conn.execute(sa.update(D).where(D.c.id == sa.bindparam("i")).values(status="met", met_on=sa.bindparam("m")), met)
+        late = conn.execute(self._lock(
+            sa.select(D.c.id, D.c.due_on, C.c.id, C.c.reference).join(C, C.c.id == D.c.case_id)
+            .where(D.c.kind == DeadlineKind.acknowledgement.value, D.c.status == "open", D.c.due_on < today), conn)).all()
+        rows = []
+        for deadline_id, due, case_id, reference in late:
+            subject, body = wording.acknowledgement_missed(reference, due)
+            rows.append(row(f"ack-missed:{deadline_id}", "escalation", "email", self.policy.council.complaints_manager_email,
+                            subject, body, now, case_id=case_id))
+            result.actions.append({"action": "acknowledgement_missed", "case": reference, "deadline_id": deadline_id})
+        enqueue(conn, rows)
+
+    def _bookmarks(self, conn: Connection, today) -> None:  # type: ignore[no-untyped-def]
+        """Response deadlines written without a bookmark (an import, an old version) get one."""
+        fresh = conn.execute(self._lock(sa.select(D.c.id, D.c.due_on).where(
+            D.c.status.in_(["open", "missed"]), D.c.next_action_on.is_(None), D.c.kind.in_([k.value for k in RESPONSES]),
+            D.c.last_action == ""), conn)).all()
+        before = self.policy.reminders.before_due
+        if fresh:
+            conn.execute(sa.update(D).where(D.c.id == sa.bindparam("i")).values(next_action_on=sa.bindparam("n")),
+                         [{"i": i, "n": first_action_on(self.calendar, due, before)} for i, due in fresh])
+
+    def _chase(self, conn: Connection, today, now: datetime, result: SweepResult) -> None:  # type: ignore[no-untyped-def]
+        officer, team = Officer.__table__, Team.__table__
+        reminders = self.policy.reminders
+        while True:
+            due_rows = conn.execute(self._lock(
+                sa.select(D.c.id, D.c.kind, D.c.due_on, D.c.explanation, D.c.last_action, D.c.met_on, C.c.id.label("case_id"),
+                          C.c.reference, C.c.status.label("case_status"), officer.c.email.label("owner"),
+                          team.c.manager_email.label("manager"))
+                .join(C, C.c.id == D.c.case_id).outerjoin(officer, officer.c.id == C.c.owner_id)
+                .outerjoin(team, team.c.id == C.c.team_id)
+                .where(D.c.status.in_(["open", "missed"]), D.c.next_action_on <= today)
+                .order_by(D.c.next_action_on).limit(BATCH), conn)).all()
+            if not due_rows:
+                return
+            outbox, bookmarks = [], []
+            for r in due_rows:
+                if r.met_on is not None or r.case_status in (CaseStatus.closed.value, CaseStatus.merged.value):
+                    bookmarks.append({"i": r.id, "n": None, "l": r.last_action})
+                    continue
+                due = due_now(self.calendar, r.due_on, today, reminders.before_due, reminders.escalation_repeat)
+                # The label carries the due date, so an extended deadline is chased afresh.
+                label = f"{r.due_on.isoformat()}/{due.label}" if due.label else None
+                bookmarks.append({"i": r.id, "n": due.next_on, "l": label or r.last_action})
+                if label is None or label == r.last_action:
+                    continue
+                outbox += self._chase_rows(r, label, today, now)
+                result.actions.append({"action": "escalation" if "overdue" in label else "reminder",
+                                       "label": due.label, "case": r.reference, "deadline_id": r.id, "kind": r.kind,
+                                       "due": r.due_on.isoformat()})
+            enqueue(conn, outbox)
+            conn.execute(sa.update(D).where(D.c.id == sa.bindparam("i"))
+                         .values(next_action_on=sa.bindparam("n"), last_action=sa.bindparam("l")), bookmarks)
+
+    def _chase_rows(self, r: Any, label: str, today, now: datetime) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+        key = f"deadline:{r.id}:{label}"
+        if "overdue" in label:
+            subject, body = wording.escalation(r.reference, r.kind, r.due_on, self.calendar.working_days_between(r.due_on, today))
+            return [row(key, "escalation", "email", self.policy.council.complaints_manager_email, subject, body, now, case_id=r.case_id)]
+        subject, body = wording.reminder(r.reference, r.kind, r.due_on, days_left(self.calendar, today, r.due_on), r.explanation)
+        people = sorted({a for a in (r.owner, r.manager) if a}) or [self.policy.council.complaints_team_email]
+        return [row(f"{key}:{to}", "reminder", "email", to, subject, body, now, case_id=r.case_id) for to in people]
+
+    def _mark_missed(self, conn: Connection, today) -> int:  # type: ignore[no-untyped-def]
+        return conn.execute(sa.update(D).where(
+            D.c.status == "open", D.c.due_on < today, D.c.met_on.is_(None), D.c.kind.not_in([k.value for k in WINDOWS])
+        ).values(status="missed")).rowcount
+
+    def _windows(self, conn: Connection, today, now: datetime, result: SweepResult) -> None:  # type: ignore[no-untyped-def]
+        closed = conn.execute(self._lock(sa.select(D.c.id, D.c.case_id, D.c.kind, D.c.due_on).where(
+            D.c.status == "open", D.c.kind.in_([k.value for k in WINDOWS]), D.c.due_on < today), conn)).all()
+        for deadline_id, case_id, kind, due in closed:
+            conn.execute(sa.update(D).where(D.c.id == deadline_id).values(status="met", met_on=due))
+            conn.execute(sa.insert(AuditEvent.__table__).values(
+                at=now, actor="scheduler", case_id=case_id, action="window_closed",
+                detail={"deadline": kind, "closed_on": due.isoformat(), "note": "no request came in time; the case may close"}))
+            result.actions.append({"action": "window_closed", "case_id": case_id, "kind": kind})
+
+
+def sweep(engine: Engine, clock: Clock, zone: ZoneInfo, now: datetime, *, dry_run: bool = False) -> SweepResult:
+    return Sweep(engine, clock, zone).run(now, dry_run=dry_run)

@@ -59,5 +59,56 @@ def acknowledgement(reference: str, reply_by: date, *, young_person: bool, safeg
     return "\n\n".join(parts) + "\n\nThe complaints team\n"
 
 
-def date_explanation(reply_by: date) -> str:
-    return f"We will reply by {day_label(reply_by)}."
+# Child-facing: the scheduler's messages to young people and families.
+
+ADVOCATE_FOLLOW_UP = (
+    "Hi again. A few days ago we asked if you would like an advocate. "
+    "An advocate is someone who is not from social care and is on your side. "
+    "They can help you say what you want to say. Would you like one?"
+)
+
+
+def advocate_new_date(reference: str, new_date: date) -> str:
+    return (
+        f"Thanks for saying yes to an advocate. We have asked for one for you. "
+        f"Because of this, we now have a bit longer to reply about {reference}. "
+        f"We will reply by {hear_by(new_date)}."
+    )
+
+
+def extension_notice(reference: str, new_date: date, reason: str) -> str:
+    return (
+        f"We need more time to look at {reference} properly. The reason is: {reason}. "
+        f"We will now reply by {hear_by(new_date)}. Sorry for the wait."
+    )
+
+
+# Officer-facing: reminders, escalations and the digest.
+
+WHAT_IS_DUE = {
+    "initial_feedback": "the initial feedback response",
+    "stage_1": "the stage 1 response",
+    "stage_2": "the stage 2 adjudication",
+    "stage_3_panel": "the stage 3 review panel",
+    "stage_3_report": "the stage 3 panel report",
+    "stage_3_response": "the council's stage 3 response",
+}
+
+
+def reminder(reference: str, kind: str, due: date, days_left: int, explanation: str) -> tuple[str, str]:
+    when = "today" if days_left == 0 else f"in {days_left} working day{'s' if days_left != 1 else ''}"
+    subject = f"[{reference}] {WHAT_IS_DUE.get(kind, kind)} is due {when}"
+    body = f"{WHAT_IS_DUE.get(kind, kind).capitalize()} for {reference} is due on {day_label(due)} ({when}).\n\nHow the date was worked out: {explanation}\n"
+    return subject, body
+
+
+def escalation(reference: str, kind: str, due: date, days_over: int) -> tuple[str, str]:
+    subject = f"[{reference}] OVERDUE: {WHAT_IS_DUE.get(kind, kind)} ({days_over} working days late)"
+    body = (f"{WHAT_IS_DUE.get(kind, kind).capitalize()} for {reference} was due on {day_label(due)} and is "
+            f"{days_over} working day{'s' if days_over != 1 else ''} late. This message repeats weekly while it is overdue.\n")
+    return subject, body
+
+
+def acknowledgement_missed(reference: str, due: date) -> tuple[str, str]:
+    return (f"[{reference}] not acknowledged in time",
+            f"The acknowledgement of {reference} was due by {day_label(due)} and has not been sent.\n")

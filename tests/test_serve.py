@@ -18,7 +18,6 @@ from sqlmodel import Session, select
 
 from models import Case, Deadline, session_scope
 from models.enums import Channel, DeadlineKind, DeadlineStatus
-from scheduler.sweep import sweep
 from tests.helpers import ROOT, free_port, heard_env, run_heard
 
 
@@ -99,20 +98,3 @@ def test_serve_says_when_its_port_is_taken(migrated: Path) -> None:
     finally:
         first.send_signal(signal.SIGTERM)
         first.communicate(timeout=20)
-
-
-def test_the_sweep_marks_passed_deadlines_missed(engine: Engine) -> None:
-    with session_scope(engine) as session:
-        case = Case(reference="CSC-2026-00007", channel=Channel.email)
-        session.add(case)
-        session.flush()
-        session.add(Deadline(case_id=case.id, kind=DeadlineKind.acknowledgement, due_on=date(2026, 11, 20)))
-        session.add(Deadline(case_id=case.id, kind=DeadlineKind.stage_1, due_on=date(2026, 11, 23)))
-    london = ZoneInfo("Europe/London")
-    now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-    assert sweep(engine, now, london, dry_run=True).missed == 1
-    assert sweep(engine, now, london).missed == 1
-    assert sweep(engine, now, london).missed == 0  # a second sweep finds nothing more
-    with Session(engine) as session:
-        statuses = {d.kind: d.status for d in session.exec(select(Deadline))}
-    assert statuses == {DeadlineKind.acknowledgement: DeadlineStatus.missed, DeadlineKind.stage_1: DeadlineStatus.open}
