@@ -1,9 +1,9 @@
 """The sweep: turns what is due in the database into outbox rows. Time is always passed in.
 
 One sweep, in one transaction:
-1. acknowledgements that were sent mark their deadline met; one not sent in time alerts the
-   complaints manager;
-2. response deadlines whose bookmark (`next_action_on`) has come get the latest reminder or
+1. (working days) acknowledgements that were sent mark their deadline met; one not sent in
+   time alerts the complaints manager;
+2. (working days) response deadlines whose bookmark (`next_action_on`) has come get the latest reminder or
    escalation (see `chase`), and passed ones are marked missed;
 3. request windows that have closed are marked, so the case may close;
 4. advocacy follow-ups and referrals (see `advocacy`);
@@ -59,9 +59,10 @@ class Sweep:
         try:
             with conn.begin() as transaction:
                 take_write_lock(conn)
-                self._acknowledgements(conn, today, now, result)
                 self._bookmarks(conn, today)
-                self._chase(conn, today, now, result)
+                if self.calendar.is_working_day(today):  # officers hear from it on working days only
+                    self._acknowledgements(conn, today, now, result)
+                    self._chase(conn, today, now, result)
                 result.missed = self._mark_missed(conn, today)
                 self._windows(conn, today, now, result)
                 advocacy_pass(conn, self.clock, self.zone, today, now, result)
@@ -130,9 +131,13 @@ class Sweep:
                 due = due_now(self.calendar, r.due_on, today, reminders.before_due, reminders.escalation_repeat)
                 # The label carries the due date, so an extended deadline is chased afresh.
                 label = f"{r.due_on.isoformat()}/{due.label}" if due.label else None
-                bookmarks.append({"i": r.id, "n": due.next_on, "l": label or r.last_action})
                 if label is None or label == r.last_action:
+                    bookmarks.append({"i": r.id, "n": due.next_on, "l": r.last_action})
                     continue
+                next_on = due.next_on
+                if "overdue" in label:  # weekly from the last one sent, even when that one was late
+                    next_on = max(next_on, self.calendar.add_working_days(today, reminders.escalation_repeat).end)
+                bookmarks.append({"i": r.id, "n": next_on, "l": label})
                 outbox += self._chase_rows(r, label, today, now)
                 result.actions.append({"action": "escalation" if "overdue" in label else "reminder",
                                        "label": due.label, "case": r.reference, "deadline_id": r.id, "kind": r.kind,

@@ -80,22 +80,30 @@ class MailSender:
         return claimed
 
     async def send_due(self) -> int:
-        sent = 0
-        for item in await asyncio.to_thread(self.claim):
-            message = compose(item, self.relay.mail_from)
-            try:
-                await aiosmtplib.send(
-                    message, hostname=self.relay.host, port=self.relay.port, username=self.relay.username or None,
-                    password=self.relay.password or None, start_tls=self.relay.starttls, timeout=self.relay.timeout,
-                )
-            except aiosmtplib.SMTPResponseException as exc:
-                await asyncio.to_thread(self._failed, item, f"{exc.code} {exc.message}", permanent=exc.code >= 500)
-                continue
-            except (aiosmtplib.SMTPException, OSError) as exc:
-                await asyncio.to_thread(self._failed, item, str(exc) or type(exc).__name__, permanent=False)
-                continue
-            await asyncio.to_thread(self._sent, item, message)
-            sent += 1
+        """Send what is due over one relay connection; each message's fate is recorded on its own."""
+        items = await asyncio.to_thread(self.claim)
+        if not items:
+            return 0
+        sent, handled = 0, set()
+        r = self.relay
+        try:
+            async with aiosmtplib.SMTP(hostname=r.host, port=r.port, start_tls=r.starttls, timeout=r.timeout) as smtp:
+                if r.username:
+                    await smtp.login(r.username, r.password)
+                for item in items:
+                    message = compose(item, r.mail_from)
+                    try:
+                        await smtp.send_message(message)
+                    except aiosmtplib.SMTPResponseException as exc:
+                        await asyncio.to_thread(self._failed, item, f"{exc.code} {exc.message}", permanent=exc.code >= 500)
+                    else:
+                        await asyncio.to_thread(self._sent, item, message)
+                        sent += 1
+                    handled.add(item.id)
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            for item in items:
+                if item.id not in handled:
+                    await asyncio.to_thread(self._failed, item, str(exc) or type(exc).__name__, permanent=False)
         return sent
 
     def _sent(self, item: OutboxItem, message: EmailMessage) -> None:

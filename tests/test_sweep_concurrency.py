@@ -1,0 +1,100 @@
+"""Two schedulers on one PostgreSQL, and a sweep killed half-way: nothing sent twice, nothing lost."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, date, datetime
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from sqlalchemy.engine import Engine
+
+from bots.email.relay import MailSender, Relay
+from models import Deadline, OutboxItem, make_engine
+from scheduler.clock import Clock
+from scheduler.policy import load_policy
+from tests.factories import seed_deadlines
+from tests.helpers import ROOT, free_port, heard_env
+
+CLOCK = Clock(load_policy())
+TODAY = date(2026, 11, 24)
+
+
+def sweep_process(url: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "heard", "sweep", "--now", f"{TODAY}T07:00", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=heard_env(database_url=url))
+
+
+def reminder_keys(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(sa.select(OutboxItem.idempotency_key).where(OutboxItem.purpose == "reminder")).scalars())
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_two_schedulers_on_postgres_share_the_work_and_send_nothing_twice(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("two scheduler processes share work through PostgreSQL's row locks")
+    due = seed_deadlines(engine, CLOCK, cases=4000, due_every=4, today=TODAY)
+    url = engine.url.render_as_string(hide_password=False)
+    first, second = sweep_process(url), sweep_process(url)
+    results = [json.loads(p.communicate(timeout=120)[0]) for p in (first, second)]
+    reminded = [a["deadline_id"] for r in results for a in r["actions"] if a["action"] == "reminder"]
+    assert sorted(reminded) == sorted(set(reminded))  # no deadline handled by both
+    assert len(reminded) == due
+    assert len(reminder_keys(engine)) == due  # one recipient each: the team manager
+
+    # Both processes' senders at once, against one relay: every message arrives once.
+    received: list[str] = []
+
+    class Sink:
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+            received.append(envelope.original_content.split(b"Message-ID: ", 1)[1].split(b"\r\n", 1)[0].decode())
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        def send_all() -> None:
+            engine_here = make_engine(url)
+            sender = MailSender(engine_here, Relay("127.0.0.1", port, starttls=False),
+                                now=lambda: datetime(2026, 11, 24, 12, tzinfo=UTC))  # the sweep's day
+            while asyncio.run(sender.send_due()):
+                pass
+            engine_here.dispose()
+
+        threads = [threading.Thread(target=send_all) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(300)
+    finally:
+        controller.stop()
+    assert len(received) == len(set(received)) == due
+
+
+@pytest.mark.slow
+def test_a_sweep_killed_half_way_loses_nothing_and_repeats_nothing(sqlite_engine: Engine) -> None:
+    due = seed_deadlines(sqlite_engine, CLOCK, cases=40_000, due_every=2, today=TODAY)
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+    victim = sweep_process(url)
+    time.sleep(1.0)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(30)
+    assert len(reminder_keys(sqlite_engine)) in (0, due)  # one transaction: all or nothing
+    again = sweep_process(url)
+    out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    keys = reminder_keys(sqlite_engine)
+    assert len(keys) == len(set(keys)) == due
+    with sqlite_engine.connect() as conn:
+        waiting = conn.execute(sa.select(sa.func.count()).select_from(Deadline).where(Deadline.next_action_on <= TODAY)).scalar_one()
+    assert waiting == 0
