@@ -104,7 +104,7 @@ def _email(settings: Settings, engine: Engine, policy: Policy) -> Part:
     sender = MailSender(engine, Relay(
         settings.relay_host, settings.relay_port, settings.relay_username, settings.relay_password.get_secret_value(),
         settings.relay_starttls, settings.mail_from,
-    )) if settings.relay_host else None
+    ), zone=settings.zone) if settings.relay_host else None
     running: dict[str, Any] = {}
 
     async def start() -> None:

@@ -7,6 +7,7 @@ publishes them, and any extra closure days in the council's policy.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -36,6 +37,8 @@ class Count:
 @dataclass
 class WorkingDayCalendar:
     extra_closures: dict[date, str] = field(default_factory=dict)
+    _days: list[int] = field(default_factory=list, init=False, repr=False, compare=False)
+    _last_year: int = field(default=0, init=False, repr=False, compare=False)
 
     @cached_property
     def _bank_holidays(self) -> holidays.HolidayBase:
@@ -79,25 +82,37 @@ class WorkingDayCalendar:
             counted += 1
         return Count(start, days, current, tuple(skipped))
 
+    def _index(self, year: int) -> list[int]:
+        """Ordinals of every working day from 1990 to well past `year`, built once (bisect, not loops)."""
+        if not self._days or year + 2 > self._last_year:
+            last = max(year + 10, 2040)
+            day, end = date(1990, 1, 1), date(last, 12, 31)
+            days = []
+            while day <= end:
+                if self.is_working_day(day):
+                    days.append(day.toordinal())
+                day += timedelta(days=1)
+            self._days, self._last_year = days, last
+        return self._days
+
+    def after(self, start: date, days: int) -> date:
+        """The `days`th working day after `start` (fast; `add_working_days` also says what it skipped)."""
+        index = self._index(start.year)
+        return date.fromordinal(index[bisect_right(index, start.toordinal()) + days - 1]) if days > 0 else start
+
     def subtract_working_days(self, end: date, days: int) -> date:
         """The working day `days` working days before `end` (0 → `end` itself)."""
-        current, counted = end, 0
-        while counted < days:
-            current -= timedelta(days=1)
-            if self.is_working_day(current):
-                counted += 1
-        return current
+        if days <= 0:
+            return end
+        index = self._index(end.year)
+        return date.fromordinal(index[bisect_left(index, end.toordinal()) - days])
 
     def working_days_between(self, start: date, end: date) -> int:
         """Working days after `start` up to and including `end` (0 when end <= start)."""
         if end <= start:
             return 0
-        total, current = 0, start
-        while current < end:
-            current += timedelta(days=1)
-            if self.is_working_day(current):
-                total += 1
-        return total
+        index = self._index(end.year)
+        return bisect_right(index, end.toordinal()) - bisect_right(index, start.toordinal())
 
     def closures_in(self, years: Iterable[int]) -> list[tuple[date, str]]:
         """Every weekday closure in the given years, for display and checks."""

@@ -39,7 +39,7 @@ def reminder_days(calendar: WorkingDayCalendar, due: date, before: list[int]) ->
 def first_action_on(calendar: WorkingDayCalendar, due: date, before: list[int]) -> date:
     """Where a new response deadline's bookmark starts."""
     days = reminder_days(calendar, due, before)
-    return days[0][0] if days else calendar.add_working_days(due, 1).end
+    return days[0][0] if days else calendar.after(due, 1)
 
 
 def due_now(calendar: WorkingDayCalendar, due: date, today: date, before: list[int], repeat: int) -> Due:
@@ -49,14 +49,24 @@ def due_now(calendar: WorkingDayCalendar, due: date, today: date, before: list[i
        every `repeat` working days.
     2. Before that, it is the latest reminder whose day has come.
     """
-    first_over = calendar.add_working_days(due, 1).end
+    first_over = calendar.after(due, 1)
     if today >= first_over:
         n = calendar.working_days_between(first_over, today) // repeat + 1
-        return Due(f"overdue:{n}", calendar.add_working_days(first_over, n * repeat).end)
+        return Due(f"overdue:{n}", calendar.after(first_over, n * repeat))
     reminders = reminder_days(calendar, due, before)
     passed = [label for day, label in reminders if day <= today]
     coming = [day for day, _ in reminders if day > today]
     return Due(passed[-1] if passed else None, coming[0] if coming else first_over)
+
+
+def bookmark_for(calendar: WorkingDayCalendar, kind: DeadlineKind, due: date, before: list[int]) -> date | None:
+    """When the sweep should first look at a new deadline: a response at its first reminder, an
+    acknowledgement on the day it would be late; request windows are looked at by due date."""
+    if kind in RESPONSES:
+        return first_action_on(calendar, due, before)
+    if kind is DeadlineKind.acknowledgement:
+        return calendar.after(due, 1)
+    return None
 
 
 def days_left(calendar: WorkingDayCalendar, today: date, due: date) -> int:

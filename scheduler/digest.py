@@ -13,7 +13,7 @@ from models import Case, Deadline
 from models.enums import CaseStatus, TriageState
 from scheduler.chase import RESPONSES
 from scheduler.clock import Clock, day_label
-from scheduler.outbox import enqueue, row
+from scheduler.outbox import enqueue, exists, row
 
 if TYPE_CHECKING:
     from scheduler.sweep import SweepResult
@@ -23,7 +23,10 @@ LIVE = [CaseStatus.open.value, CaseStatus.responded.value]
 
 
 def digest_pass(conn: Connection, clock: Clock, zone: ZoneInfo, today: date, now: datetime, result: SweepResult) -> None:
+    key = f"digest:{today.isoformat()}"
     if not clock.calendar.is_working_day(today) or now.astimezone(zone).time() < clock.policy.reminders.digest_time:
+        return
+    if exists(conn, key):
         return
     soon = clock.calendar.add_working_days(today, 3).end
     responses = [k.value for k in RESPONSES]
@@ -44,7 +47,6 @@ def digest_pass(conn: Connection, clock: Clock, zone: ZoneInfo, today: date, now
     }
     lines = [f"{label.capitalize()}: {n}" for label, n in figures.items()]
     body = f"Heard, {day_label(today)}\n\n" + "\n".join(lines) + "\n\nSafeguarding flags come first in the queue.\n"
-    new = enqueue(conn, [row(f"digest:{today.isoformat()}", "digest", "email", clock.policy.council.complaints_team_email,
-                             f"Complaints digest for {day_label(today)}", body, now)])
-    if new:
-        result.actions.append({"action": "digest", "date": today.isoformat(), **figures})
+    enqueue(conn, [row(key, "digest", "email", clock.policy.council.complaints_team_email,
+                       f"Complaints digest for {day_label(today)}", body, now)])
+    result.actions.append({"action": "digest", "date": today.isoformat(), **figures})

@@ -28,18 +28,15 @@ def row(key: str, purpose: str, channel: str, recipient: str, subject: str, body
     }
 
 
-def enqueue(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert rows whose key is new; return how many were new."""
-    if not rows:
-        return 0
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(TABLE).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    before = conn.execute(sa.select(sa.func.count()).select_from(TABLE).where(
-        TABLE.c.idempotency_key.in_([r["idempotency_key"] for r in rows]))).scalar_one()
-    conn.execute(statement, list(rows))
-    after = conn.execute(sa.select(sa.func.count()).select_from(TABLE).where(
-        TABLE.c.idempotency_key.in_([r["idempotency_key"] for r in rows]))).scalar_one()
-    return after - before
+def enqueue(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert the rows whose key is new; the others are already on their way."""
+    if rows:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        conn.execute(dialect.insert(TABLE).on_conflict_do_nothing(index_elements=["idempotency_key"]), list(rows))
+
+
+def exists(conn: Connection, key: str) -> bool:
+    return conn.execute(sa.select(TABLE.c.id).where(TABLE.c.idempotency_key == key)).first() is not None
 
 
 def take_write_lock(conn: Connection) -> None:

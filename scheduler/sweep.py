@@ -1,8 +1,7 @@
 """The sweep: turns what is due in the database into outbox rows. Time is always passed in.
 
 One sweep, in one transaction:
-1. (working days) acknowledgements that were sent mark their deadline met; one not sent in
-   time alerts the complaints manager;
+1. (working days) an acknowledgement not sent in time alerts the complaints manager;
 2. (working days) response deadlines whose bookmark (`next_action_on`) has come get the latest reminder or
    escalation (see `chase`), and passed ones are marked missed;
 3. request windows that have closed are marked, so the case may close;
@@ -22,10 +21,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from models import AuditEvent, Case, Deadline, Officer, OutboxItem, Team
-from models.enums import CaseStatus, DeadlineKind, DeadlineStatus, OutboxStatus
+from models import AuditEvent, Case, Deadline, Officer, Team
+from models.enums import CaseStatus, DeadlineKind
 from scheduler import wording
-from scheduler.chase import RESPONSES, days_left, due_now, first_action_on
+from scheduler.chase import RESPONSES, bookmark_for, days_left, due_now
 from scheduler.clock import Clock
 from scheduler.outbox import enqueue, row, take_write_lock
 
@@ -77,20 +76,14 @@ class Sweep:
         return query.with_for_update(skip_locked=True, of=D) if conn.dialect.name == "postgresql" else query
 
     def _acknowledgements(self, conn: Connection, today, now: datetime, result: SweepResult) -> None:  # type: ignore[no-untyped-def]
-        o = OutboxItem.__table__
-        first_sent = (
-            sa.select(sa.func.min(o.c.sent_at))
-            .where(o.c.case_id == D.c.case_id, o.c.purpose == "acknowledgement", o.c.status == OutboxStatus.sent.value)
-            .scalar_subquery()
-        )
-        sent = conn.execute(self._lock(sa.select(D.c.id, first_sent).where(
-            D.c.kind == DeadlineKind.acknowledgement.value, D.c.status.in_(["open", "missed"]), D.c.met_on.is_(None)), conn)).all()
-        met = [{"i": i, "m": at.astimezone(self.zone).date()} for i, at in sent if at is not None]
-        if met:
-            conn.execute(sa.update(D).where(D.c.id == sa.bindparam("i")).values(status="met", met_on=sa.bindparam("m")), met)
+        """An acknowledgement still unsent on the working day after it was due alerts the manager, once.
+
+        (Sending one marks its deadline met at once: see `acknowledged`.)
+        """
         late = conn.execute(self._lock(
             sa.select(D.c.id, D.c.due_on, C.c.id, C.c.reference).join(C, C.c.id == D.c.case_id)
-            .where(D.c.kind == DeadlineKind.acknowledgement.value, D.c.status == "open", D.c.due_on < today), conn)).all()
+            .where(D.c.kind == DeadlineKind.acknowledgement.value, D.c.status.in_(["open", "missed"]),
+                   D.c.next_action_on <= today, D.c.met_on.is_(None)), conn)).all()
         rows = []
         for deadline_id, due, case_id, reference in late:
             subject, body = wording.acknowledgement_missed(reference, due)
@@ -98,16 +91,19 @@ class Sweep:
                             subject, body, now, case_id=case_id))
             result.actions.append({"action": "acknowledgement_missed", "case": reference, "deadline_id": deadline_id})
         enqueue(conn, rows)
+        if late:
+            conn.execute(sa.update(D).where(D.c.id.in_([r[0] for r in late]))
+                         .values(next_action_on=None, last_action="alerted", status="missed"))
 
     def _bookmarks(self, conn: Connection, today) -> None:  # type: ignore[no-untyped-def]
-        """Response deadlines written without a bookmark (an import, an old version) get one."""
-        fresh = conn.execute(self._lock(sa.select(D.c.id, D.c.due_on).where(
-            D.c.status.in_(["open", "missed"]), D.c.next_action_on.is_(None), D.c.kind.in_([k.value for k in RESPONSES]),
-            D.c.last_action == ""), conn)).all()
+        """Deadlines written without a bookmark (an import, an older version) get one."""
+        fresh = conn.execute(self._lock(sa.select(D.c.id, D.c.kind, D.c.due_on).where(
+            D.c.status == "open", D.c.next_action_on.is_(None), D.c.met_on.is_(None),
+            D.c.kind.in_([k.value for k in (*RESPONSES, DeadlineKind.acknowledgement)]), D.c.last_action == ""), conn)).all()
         before = self.policy.reminders.before_due
         if fresh:
             conn.execute(sa.update(D).where(D.c.id == sa.bindparam("i")).values(next_action_on=sa.bindparam("n")),
-                         [{"i": i, "n": first_action_on(self.calendar, due, before)} for i, due in fresh])
+                         [{"i": i, "n": bookmark_for(self.calendar, DeadlineKind(k), due, before)} for i, k, due in fresh])
 
     def _chase(self, conn: Connection, today, now: datetime, result: SweepResult) -> None:  # type: ignore[no-untyped-def]
         officer, team = Officer.__table__, Team.__table__
@@ -119,7 +115,8 @@ class Sweep:
                           team.c.manager_email.label("manager"))
                 .join(C, C.c.id == D.c.case_id).outerjoin(officer, officer.c.id == C.c.owner_id)
                 .outerjoin(team, team.c.id == C.c.team_id)
-                .where(D.c.status.in_(["open", "missed"]), D.c.next_action_on <= today)
+                .where(D.c.status.in_(["open", "missed"]), D.c.next_action_on <= today,
+                       D.c.kind.in_([k.value for k in RESPONSES]))
                 .order_by(D.c.next_action_on).limit(BATCH), conn)).all()
             if not due_rows:
                 return
@@ -136,7 +133,7 @@ class Sweep:
                     continue
                 next_on = due.next_on
                 if "overdue" in label:  # weekly from the last one sent, even when that one was late
-                    next_on = max(next_on, self.calendar.add_working_days(today, reminders.escalation_repeat).end)
+                    next_on = max(next_on, self.calendar.after(today, reminders.escalation_repeat))
                 bookmarks.append({"i": r.id, "n": next_on, "l": label})
                 outbox += self._chase_rows(r, label, today, now)
                 result.actions.append({"action": "escalation" if "overdue" in label else "reminder",
@@ -173,3 +170,10 @@ class Sweep:
 
 def sweep(engine: Engine, clock: Clock, zone: ZoneInfo, now: datetime, *, dry_run: bool = False) -> SweepResult:
     return Sweep(engine, clock, zone).run(now, dry_run=dry_run)
+
+
+def acknowledged(conn: Connection, case_id: int | None, on) -> None:  # type: ignore[no-untyped-def]
+    """An acknowledgement went out: its deadline is met (called by every channel's sender)."""
+    if case_id is not None:
+        conn.execute(sa.update(D).where(D.c.case_id == case_id, D.c.kind == DeadlineKind.acknowledgement.value,
+                                        D.c.met_on.is_(None)).values(status="met", met_on=on, next_action_on=None))

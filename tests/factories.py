@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 
 from models import Advocacy, Case, ChannelIdentity, Contact, Deadline, Officer, Team, session_scope
 from models.enums import Channel, Kind, Role, Stage
-from scheduler.chase import RESPONSES, first_action_on
+from scheduler.chase import bookmark_for, first_action_on
 from scheduler.clock import CaseEvents, Clock
 
 LONDON = ZoneInfo("Europe/London")
@@ -49,7 +49,7 @@ def open_case(engine: Engine, clock: Clock, received: date, *, kind: Kind = Kind
         before = clock.policy.reminders.before_due
         for d in clock.deadlines(CaseEvents(received_on=received, kind=kind)):
             session.add(Deadline(case_id=case.id, kind=d.kind, due_on=d.due_on, explanation=d.explanation,
-                                 next_action_on=first_action_on(clock.calendar, d.due_on, before) if d.kind in RESPONSES else None))
+                                 next_action_on=bookmark_for(clock.calendar, d.kind, d.due_on, before)))
         if advocate_offered:
             session.add(Advocacy(case_id=case.id, contact_id=contact.id, offered_at=at(received), offered_on_channel=channel))
         return case.id  # type: ignore[return-value]

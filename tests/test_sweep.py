@@ -103,15 +103,35 @@ def test_an_acknowledgement_not_sent_in_time_alerts_the_complaints_manager(sqlit
     assert "not acknowledged in time" in outbox(sqlite_engine, "escalation")[0].subject
 
 
-def test_a_sent_acknowledgement_meets_its_deadline(sqlite_engine: Engine) -> None:
+def test_sending_the_acknowledgement_meets_its_deadline(sqlite_engine: Engine) -> None:
+    import asyncio
+
+    from aiosmtpd.controller import Controller
+
+    from bots.email.relay import MailSender, Relay
+    from tests.helpers import free_port
+
     case_id = open_case(sqlite_engine, CLOCK, RECEIVED)
     with session_scope(sqlite_engine) as session:
         session.add(OutboxItem(idempotency_key="acknowledgement:x", purpose="acknowledgement", channel=Channel.email,
-                               recipient="parent@example.org", case_id=case_id, status=OutboxStatus.sent, sent_at=at(date(2026, 11, 3))))
-    sweep(sqlite_engine, date(2026, 11, 9))
+                               recipient="parent@example.org", case_id=case_id, next_attempt_at=at(date(2026, 11, 3))))
+
+    class Sink:
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        sender = MailSender(sqlite_engine, Relay("127.0.0.1", port, starttls=False), now=lambda: at(date(2026, 11, 3), 10))
+        assert asyncio.run(sender.send_due()) == 1
+    finally:
+        controller.stop()
     with Session(sqlite_engine) as session:
         ack = session.exec(select(Deadline).where(Deadline.kind == DeadlineKind.acknowledgement)).one()
     assert (ack.status, ack.met_on) == (DeadlineStatus.met, date(2026, 11, 3))
+    assert sweep(sqlite_engine, date(2026, 11, 9)).count("acknowledgement_missed") == 0
 
 
 def test_an_unanswered_advocate_offer_is_followed_up_once_on_its_channel(engine: Engine) -> None:

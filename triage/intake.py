@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from models import Advocacy, AuditEvent, Case, ChannelIdentity, Contact, Deadline, Message, OutboxItem
 from models.enums import CaseStatus, Channel, DeadlineKind, Kind, Reason, Role, Stage, TriageState
 from scheduler import wording
-from scheduler.chase import RESPONSES, first_action_on
+from scheduler.chase import bookmark_for
 from scheduler.clock import CaseEvents, Clock
 
 REFERENCE = re.compile(r"\bCSC-(\d{4})-(\d{5})\b", re.IGNORECASE)
@@ -164,8 +164,8 @@ def take_in(
     due = clock.deadlines(CaseEvents(received_on=received_on, kind=suggestion.kind))
     before = clock.policy.reminders.before_due
     for d in due:
-        bookmark = first_action_on(clock.calendar, d.due_on, before) if d.kind in RESPONSES else None
-        session.add(Deadline(case_id=case.id, kind=d.kind, due_on=d.due_on, explanation=d.explanation, next_action_on=bookmark))
+        session.add(Deadline(case_id=case.id, kind=d.kind, due_on=d.due_on, explanation=d.explanation,
+                             next_action_on=bookmark_for(clock.calendar, d.kind, d.due_on, before)))
     young = suggestion.role in YOUNG and suggestion.kind is not Kind.compliment
     if young:
         session.add(Advocacy(case_id=case.id, contact_id=contact.id, offered_at=now, offered_on_channel=message.channel))

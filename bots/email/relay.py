@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from zoneinfo import ZoneInfo
 
 import aiosmtplib
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from models import Message, OutboxItem
+from scheduler.sweep import acknowledged
 from models.enums import Channel, Direction, MessageState, OutboxStatus
 
 log = logging.getLogger("heard.outbox")
@@ -54,8 +56,9 @@ def compose(item: OutboxItem, mail_from: str) -> EmailMessage:
 
 
 class MailSender:
-    def __init__(self, engine: Engine, relay: Relay, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-        self.engine, self.relay, self.now = engine, relay, now
+    def __init__(self, engine: Engine, relay: Relay, now: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 zone: ZoneInfo = ZoneInfo("Europe/London")) -> None:
+        self.engine, self.relay, self.now, self.zone = engine, relay, now, zone
 
     def claim(self, limit: int = 20) -> list[OutboxItem]:
         """Take due email items, each by a conditional update, so no other sender takes it too."""
@@ -111,6 +114,8 @@ class MailSender:
         with Session(self.engine) as session:
             row = session.get_one(OutboxItem, item.id)
             row.status, row.sent_at, row.last_error = OutboxStatus.sent, now, ""
+            if item.purpose == "acknowledgement":
+                acknowledged(session.connection(), item.case_id, now.astimezone(self.zone).date())
             session.add(Message(
                 dedupe_key=f"outbox:{item.id}", channel=Channel.email, direction=Direction.outbound,
                 state=MessageState.processed, case_id=item.case_id, contact_id=item.contact_id,
