@@ -140,8 +140,7 @@ class Sweep:
                                        "label": due.label, "case": r.reference, "deadline_id": r.id, "kind": r.kind,
                                        "due": r.due_on.isoformat()})
             enqueue(conn, outbox)
-            conn.execute(sa.update(D).where(D.c.id == sa.bindparam("i"))
-                         .values(next_action_on=sa.bindparam("n"), last_action=sa.bindparam("l")), bookmarks)
+            _move_bookmarks(conn, bookmarks)
 
     def _chase_rows(self, r: Any, label: str, today, now: datetime) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
         key = f"deadline:{r.id}:{label}"
@@ -177,3 +176,13 @@ def acknowledged(conn: Connection, case_id: int | None, on) -> None:  # type: ig
     if case_id is not None:
         conn.execute(sa.update(D).where(D.c.case_id == case_id, D.c.kind == DeadlineKind.acknowledgement.value,
                                         D.c.met_on.is_(None)).values(status="met", met_on=on, next_action_on=None))
+
+
+def _move_bookmarks(conn: Connection, bookmarks: list[dict[str, Any]]) -> None:
+    """Straight to the driver, like `enqueue`: dates as the models store them."""
+    postgres = conn.dialect.name == "postgresql"
+    mark = "%s" if postgres else "?"
+    conn.exec_driver_sql(
+        f"UPDATE deadline SET next_action_on = {mark}, last_action = {mark} WHERE id = {mark}",
+        [(b["n"] if postgres or b["n"] is None else b["n"].isoformat(), b["l"], b["i"]) for b in bookmarks],
+    )
