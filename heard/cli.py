@@ -229,3 +229,7 @@ def main() -> None:
 from heard.triage_commands import register as _register_triage  # noqa: E402  (needs Context above)
 
 _register_triage(cli)
+
+from heard.report_commands import register as _register_report  # noqa: E402
+
+_register_report(cli)

@@ -40,7 +40,8 @@ def acknowledgement(reference: str, reply_by: date, *, young_person: bool, safeg
     """The acknowledgement of a new representation: reference, what happens next, and when."""
     parts: list[str] = []
     if safeguarding:
-        parts.append("We are worried about your safety, so someone will look at your message today. " + SAFETY)
+        parts.append("Some of what you wrote makes us want to check you are safe, so someone will look at "
+                     "your message today. " + SAFETY)
     if compliment:
         parts.append(
             f"Thank you for your kind words. Your reference is {reference}. "

@@ -21,6 +21,7 @@ from models.enums import MessageState
 from scheduler.clock import Clock
 from scheduler.policy import load_policy
 from tests.helpers import free_port
+from triage.intake import Classify
 
 OURS = "complaints@council.example"
 
@@ -33,11 +34,13 @@ class MailServer:
     port: int = field(default_factory=free_port)
     lock_patience: float = 10.0
     tls: ssl.SSLContext | None = None
+    classify: Classify | None = None
 
     def __post_init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.processor = EmailProcessor(
-            self.engine, Clock(load_policy()), ZoneInfo("Europe/London"), [OURS], limits=Limits(self.attachment_max_bytes)
+            self.engine, Clock(load_policy()), ZoneInfo("Europe/London"), [OURS], classify=self.classify,
+            limits=Limits(self.attachment_max_bytes),
         )
         self.handler = IntakeHandler(self.engine, [OURS], self._submit, lock_patience=self.lock_patience)
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from models import Attachment, Case, Deadline, Message, OutboxItem
-from models.enums import CaseStatus, DeadlineKind, MessageState, OutboxStatus
+from models import Advocacy, Attachment, Case, Deadline, Message, OutboxItem
+from models.enums import CaseStatus, Channel, DeadlineKind, Kind, MessageState, OutboxStatus, Role, TriageState
 from tests.mailserver import OURS, MailServer
 
 
@@ -314,3 +314,52 @@ def test_starttls_is_offered_when_a_certificate_is_configured(engine: Engine, tm
     finally:
         server.stop()
     assert "sent over TLS" in messages(engine)[0].text
+
+
+@pytest.fixture
+def classified_mail(engine: Engine) -> Iterator[MailServer]:
+    from triage.suggest import suggest_with_classifier
+
+    server = MailServer(engine, classify=suggest_with_classifier()).start()
+    yield server
+    server.stop()
+
+
+def test_a_young_persons_email_is_classified_and_offered_an_advocate(classified_mail: MailServer, engine: Engine) -> None:
+    classified_mail.send(email("hi im 15 and in foster care. my social worker keeps cancelling my contact with my mum "
+                               "and nobody listens to me about it", sender="Kai <kai@example.org>", subject="contact"))
+    classified_mail.settle()
+    case = only_case(engine)
+    assert (case.kind, case.complainant_role) == (Kind.complaint, Role.child_or_young_person)
+    assert case.triage_detail["kind"] == "complaint"  # what the classifier said, kept for the queue
+    assert case.triage_state is TriageState.needs_review  # people decide
+    with Session(engine) as session:
+        ack = session.exec(select(OutboxItem)).one()
+        offers = session.exec(select(Advocacy)).all()
+    assert "You can have an advocate" in ack.body and 'reply to this email with the word "advocate"' in ack.body
+    assert [o.offered_on_channel for o in offers] == [Channel.email]
+
+
+def test_a_disclosure_puts_the_safety_text_first_and_flags_the_case(classified_mail: MailServer, engine: Engine) -> None:
+    classified_mail.send(email("my step dad hits me when mum is at work and he says if i tell anyone he will hurt her. "
+                               "i dont want to go home tonight", sender="a@example.org", subject="help"))
+    classified_mail.settle()
+    case = only_case(engine)
+    assert case.safeguarding and case.safeguarding_signals
+    with Session(engine) as session:
+        ack = session.exec(select(OutboxItem)).one()
+    first = ack.body.split("\n\n")[0]
+    assert "999" in first and "Childline" in first and "0800 1111" in first
+
+
+@pytest.mark.parametrize(("reply", "answer"), [("advocate please", "yes"), ("Advocate", "yes"), ("no advocate thanks", "no")])
+def test_replying_advocate_answers_the_offer(classified_mail: MailServer, engine: Engine, reply: str, answer: str) -> None:
+    classified_mail.send(email("hi im 15 and in foster care. my social worker keeps cancelling my contact with my mum "
+                               "and nobody listens to me about it", sender="Kai <kai@example.org>", subject="contact"))
+    classified_mail.settle()
+    reference = only_case(engine).reference
+    classified_mail.send(email(reply, sender="Kai <kai@example.org>", subject=f"Re: We have your message [{reference}]"))
+    classified_mail.settle()
+    with Session(engine) as session:
+        offer = session.exec(select(Advocacy)).one()
+    assert offer.answer is not None and offer.answer.value == answer

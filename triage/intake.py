@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from models import Advocacy, AuditEvent, Case, ChannelIdentity, Contact, Deadline, Message, OutboxItem
-from models.enums import CaseStatus, Channel, DeadlineKind, Kind, Reason, Role, Stage, TriageState
+from models.enums import AdvocacyAnswer, CaseStatus, Channel, DeadlineKind, Kind, Reason, Role, Stage, TriageState
 from scheduler import wording
 from scheduler.chase import bookmark_for
 from scheduler.clock import CaseEvents, Clock
@@ -183,8 +183,26 @@ def _first_stage(kind: Kind | None) -> Stage | None:
     return Stage.initial_feedback if kind is Kind.initial_feedback else Stage.stage_1
 
 
+WANTS_ADVOCATE = re.compile(r"\badvocate\b", re.IGNORECASE)
+REFUSES_ADVOCATE = re.compile(r"\b(no|not|don'?t|do not|never)\b[^.!?\n]{0,30}\badvocate\b", re.IGNORECASE)
+
+
+def _advocate_answer(session: Session, message: Message, case: Case, now: datetime) -> None:
+    """An emailed "advocate" (as the acknowledgement asks) answers an open offer: yes, or no when refused."""
+    if not WANTS_ADVOCATE.search(message.clean_text):
+        return
+    offer = session.exec(select(Advocacy).where(Advocacy.case_id == case.id, Advocacy.answer.is_(None))).first()
+    if offer is None:
+        return
+    offer.answer = AdvocacyAnswer.no if REFUSES_ADVOCATE.search(message.clean_text) else AdvocacyAnswer.yes
+    offer.answered_at = now
+    session.add(AuditEvent(at=now, actor=f"intake:{message.channel.value}", case_id=case.id, action="advocacy_answer",
+                           detail={"answer": offer.answer.value, "message_id": message.id}))
+
+
 def _attach(session: Session, message: Message, case: Case, now: datetime) -> Outcome:
     message.case_id = case.id
+    _advocate_answer(session, message, case, now)
     escalation = case.status is CaseStatus.responded and bool(UNHAPPY.search(message.clean_text))
     if escalation:
         message.possible_escalation = True

@@ -1,0 +1,366 @@
+"""The classifier as intake uses it: the shipped artefact, its rules, its persistence, bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import time
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sklearn
+import skops.io as sio
+
+from models.enums import Kind, Role
+from triage.classifier import ArtefactError, Classification, Classifier, load_classifier
+from triage.classifier.corpus import load_corpus
+from triage.classifier.eligibility import flag_rules
+from triage.classifier.persistence import (
+    DEFAULT_ARTEFACT,
+    METADATA_MEMBER,
+    TRUSTED_TYPES,
+    load_classifier_from,
+    read_metadata,
+    save_classifier,
+)
+from triage.classifier.safeguarding_rules import RULES, find_signals, fold, literal_prefixes
+from triage.classifier.training import corrections_to_examples
+
+ROOT = Path(__file__).resolve().parents[1]
+JSON_FIELDS = ["kind", "kind_confidence", "reasons", "primary_reason", "role", "role_confidence",
+               "safeguarding", "safeguarding_signals", "needs_review", "flags"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def clf() -> Classifier:
+    return load_classifier()
+
+
+# --- the public interface -------------------------------------------------------------
+
+
+def test_the_shipped_artefact_loads_once_and_is_cached(clf: Classifier) -> None:
+    assert load_classifier() is clf
+    assert load_classifier(DEFAULT_ARTEFACT) is clf
+
+
+def test_a_result_is_a_frozen_dataclass_with_the_json_fields_of_the_issue(clf: Classifier) -> None:
+    result = clf.classify("Nobody has rung me back about my son's contact for three weeks.")
+    assert isinstance(result, Classification)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.kind = Kind.compliment  # type: ignore[misc]
+    data = result.as_dict()
+    assert list(data) == JSON_FIELDS
+    assert json.loads(json.dumps(data)) == data
+    assert all(set(r) == {"code", "score"} for r in data["reasons"])
+
+
+def test_a_compliment_is_a_compliment_without_reasons(clf: Classifier) -> None:
+    result = clf.classify("I just want to say a massive thank you to Sam, my social worker. She always listens and she got my bike sorted.")
+    assert result.kind is Kind.compliment
+    assert result.reasons == () and result.primary_reason is None
+    assert not result.safeguarding
+
+
+def test_a_complaint_has_ranked_reasons_and_a_primary_among_them(clf: Classifier) -> None:
+    result = clf.classify(
+        "Dear complaints team, I am Mia's grandmother. Contact with her brother has been cancelled four times "
+        "and nobody from the team has returned my calls. I want this treated as a formal complaint."
+    )
+    assert result.kind is Kind.complaint
+    codes = [c for c, _ in result.reasons]
+    scores = [s for _, s in result.reasons]
+    assert scores == sorted(scores, reverse=True)
+    assert result.primary_reason in codes
+    assert "family_time" in codes
+    assert result.role is Role.parent_or_family
+
+
+def test_a_young_persons_chat_is_read_as_theirs(clf: Classifier) -> None:
+    result = clf.classify("my sw said shed ring me tuesday and she didnt. can she ring me pls")
+    assert result.role is Role.child_or_young_person
+    assert "communication" in [c for c, _ in result.reasons]
+
+
+def test_a_disclosure_is_flagged_with_the_signals_that_fired(clf: Classifier) -> None:
+    result = clf.classify("pls help my step dad hits me with his belt when mum is at work and i dont want to go home")
+    assert result.safeguarding
+    assert "disclosure:hit_me" in result.safeguarding_signals or "disclosure:implement" in result.safeguarding_signals
+
+
+def test_many_at_once_gives_the_same_as_one_at_a_time(clf: Classifier) -> None:
+    texts = [e.text for e in load_corpus()[:40]] + ["", "thanks"]
+    assert clf.classify_many(texts) == [clf.classify(t) for t in texts]
+
+
+def test_low_confidence_never_suppresses_a_safeguarding_flag(clf: Classifier) -> None:
+    doubtful = Classifier(clf.models, {**clf.meta, "review_threshold": 1.01})
+    result = doubtful.classify("i keep cutting myself and i dont want to be here anymore")
+    assert result.needs_review
+    assert result.safeguarding
+    assert "self_harm:hurting_myself" in result.safeguarding_signals
+
+
+# --- bad input: always a valid result, never a crash ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   \n\t ", "\x00\x01\x02", "!!!???", "\u200b\u200b", "😡😡😡"],
+    ids=["empty", "whitespace", "control", "punctuation", "zero-width", "emoji"],
+)
+def test_nothing_readable_goes_to_review_with_no_guess(clf: Classifier, text: str) -> None:
+    result = clf.classify(text)
+    assert result.needs_review
+    assert result.kind_confidence == 0.0 and result.reasons == () and not result.safeguarding
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mi trabajadora social no me devuelve las llamadas desde hace un mes.",
+        "لم يتصل بي أحد منذ ثلاثة أسابيع بخصوص ابني",
+        "我的社工已经三个星期没有给我回电话了",
+        "Мне никто не перезвонил",
+        bytes(range(256)).decode("latin-1") * 40,
+        "<html><script>alert(1)</script><p>nobody <b>listens</b></p></html>",
+        "a" * 100_000,
+    ],
+    ids=["spanish", "arabic", "chinese", "russian", "binary", "html", "one-long-word"],
+)
+def test_any_script_or_junk_gives_a_valid_result(clf: Classifier, text: str) -> None:
+    result = clf.classify(text)
+    assert isinstance(result.kind, Kind) and isinstance(result.role, Role)
+    assert 0.0 <= result.kind_confidence <= 1.0
+    json.dumps(result.as_dict())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mi trabajadora social no me devuelve las llamadas desde hace un mes.",
+        "Moja pracownica socjalna nie oddzwania od miesiąca, to skandal",
+        "我的社工已经三个星期没有给我回电话了",
+    ],
+)
+def test_a_message_the_model_cannot_read_goes_to_review(clf: Classifier, text: str) -> None:
+    assert clf.classify(text).needs_review
+
+
+def test_a_message_with_unusual_names_is_still_read(clf: Classifier) -> None:
+    assert not clf.classify("Thank you so much to Keziah Okonkwo-Baptiste, the best social worker ever").needs_review
+
+
+def test_a_megabyte_of_text_is_classified_quickly(clf: Classifier) -> None:
+    text = ("Nobody has rung me back about contact with my brother. " * 20_000)[:1_000_000]
+    start = time.perf_counter()
+    result = clf.classify(text)
+    assert time.perf_counter() - start < 5
+    assert result.kind in (Kind.complaint, Kind.initial_feedback)
+
+
+def test_something_that_is_not_a_string_is_treated_as_empty(clf: Classifier) -> None:
+    assert clf.classify_many([None, 42])[0].needs_review  # type: ignore[list-item]
+
+
+# --- the safeguarding rules ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "signal"),
+    [
+        ("my mums boyfriend punches me when hes drunk", "disclosure:hit_me"),
+        ("She slapped my little sister across the face yesterday", "disclosure:hit_me"),
+        ("i dont want to be here anymore", "self_harm:dont_want_to_be_here"),
+        ("ive started cutting myself again", "self_harm:hurting_myself"),
+        ("they lock me in my room at night", "locked:locked_in"),
+        ("theres no food in the house and mum hasnt been back since friday", "neglect:no_food"),
+        ("he said if i tell anyone hell hurt my mum", "threats:will_hurt"),
+        ("I've run away from my placement and I'm staying at a mans flat", "missing:gone_missing"),
+        ("some older men at the park give us vodka", "sexual:older_men"),
+        ("the lads make me carry stuff for them after school", "exploitation:county_lines"),
+        ("dad strangled mum on the landing", "domestic:hurts_mum"),
+    ],
+)
+def test_rules_fire_on_disclosures(text: str, signal: str) -> None:
+    assert signal in find_signals(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "this delay is literally killing me, 6 weeks for a passport form??",
+        "lol i could kill my brother he ate all the crisps",
+        "my mum will murder me if im late for tea again",
+        "my foster mum is gonna kill me when she sees my report lol",
+        "im dead 💀 my social worker turned up at school",
+        "I used to self harm but I've been clean for two years now and I'm proud of that.",
+        "my PE kit has gone missing from the home again",
+        "we did a lesson about county lines at school today, so cringe",
+        "my foster carer would never hit me, she's lovely",
+        "I haven't self harmed in over a year.",
+        "My birth certificate went missing when I moved placements.",
+    ],
+)
+def test_rules_keep_quiet_for_idiom_negation_the_past_and_things(text: str) -> None:
+    assert find_signals(text) == []
+
+
+def test_an_adult_writing_about_their_own_money_trouble_is_not_a_child_at_risk() -> None:
+    assert find_signals("Im 21 and theres no food in the flat cos my leaving care payment is late") == []
+    assert find_signals("theres no food in the flat and my little brother is hungry") != []
+
+
+def test_the_word_gate_never_hides_a_match_the_rule_would_find() -> None:
+    """Every rule tried on every text must agree with the gated search, on the whole corpus."""
+    for example in load_corpus():
+        gated = find_signals(example.text, today=date(2026, 11, 23))
+        assert gated == find_signals(example.text, today=date(2026, 11, 23), every_rule=True), example.id
+
+
+def test_every_rule_match_starts_with_one_of_its_literal_prefixes() -> None:
+    for rule in RULES:
+        prefixes = literal_prefixes(rule.pattern.pattern)
+        assert prefixes, rule.signal
+        for example in load_corpus()[:600]:
+            for match in rule.pattern.finditer(fold(example.text)):
+                assert any(match.group().startswith(p) for p in prefixes), (rule.signal, match.group())
+
+
+# --- eligibility flags -----------------------------------------------------------------
+
+
+def test_flag_rules_read_court_time_and_behalf() -> None:
+    assert "court_proceedings" in flag_rules("The final hearing in the care proceedings is next month.")
+    assert "on_behalf" in flag_rules("I am writing on behalf of my constituent, Mrs Khan.")
+    assert "over_12_months" in flag_rules("This happened in 2019 when I was in foster care.", today=date(2026, 11, 23))
+    assert "over_12_months" not in flag_rules("This happened in 2026.", today=date(2026, 11, 23))
+
+
+def test_a_councillor_writing_for_a_resident_is_flagged_on_behalf(clf: Classifier) -> None:
+    result = clf.classify(
+        "Dear Sir, I am writing on behalf of a resident in my ward, whose grandson's social worker "
+        "has not returned her calls for a month. Cllr Patel"
+    )
+    assert "on_behalf" in result.flags
+
+
+# --- persistence -----------------------------------------------------------------------
+
+
+def test_the_artefact_is_skops_with_the_scikit_learn_version_recorded() -> None:
+    meta = read_metadata(DEFAULT_ARTEFACT)
+    assert meta["sklearn_version"] == sklearn.__version__
+    assert DEFAULT_ARTEFACT.stat().st_size < 25_000_000
+    assert set(sio.get_untrusted_types(file=DEFAULT_ARTEFACT)) <= set(TRUSTED_TYPES)
+
+
+def test_the_shipped_artefact_was_trained_on_the_corpus_as_it_is() -> None:
+    from triage.classifier.corpus import corpus_digest
+
+    meta = read_metadata(DEFAULT_ARTEFACT)
+    assert meta["corpus_sha256"] == corpus_digest(load_corpus()), "the corpus changed: run `heard train`"
+
+
+def test_save_and_load_give_the_same_answers(clf: Classifier, tmp_path: Path) -> None:
+    path = tmp_path / "copy.skops"
+    save_classifier(clf, path)
+    copy = load_classifier_from(path)
+    texts = [e.text for e in load_corpus()[:30]]
+    assert copy.classify_many(texts) == clf.classify_many(texts)
+
+
+def test_another_scikit_learn_version_is_refused_with_both_versions_named(tmp_path: Path) -> None:
+    path = tmp_path / "old.skops"
+    _rewrite_metadata(DEFAULT_ARTEFACT, path, sklearn_version="0.24.2")
+    with pytest.raises(ArtefactError) as caught:
+        load_classifier_from(path)
+    message = str(caught.value)
+    assert "0.24.2" in message and sklearn.__version__ in message and "heard train" in message
+
+
+def test_a_type_off_the_allow_list_is_refused(tmp_path: Path) -> None:
+    from sklearn.preprocessing import FunctionTransformer
+
+    path = tmp_path / "evil.skops"
+    sio.dump({"meta": "{}", "sneaky": FunctionTransformer(func=print)}, path)
+    meta = {**read_metadata(DEFAULT_ARTEFACT)}
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr(METADATA_MEMBER, json.dumps(meta))
+    with pytest.raises(ArtefactError, match="not on the allow-list"):
+        load_classifier_from(path)
+
+
+def test_a_missing_or_damaged_artefact_says_to_run_heard_train(tmp_path: Path) -> None:
+    with pytest.raises(ArtefactError, match="heard train"):
+        load_classifier_from(tmp_path / "nothing.skops")
+    (tmp_path / "junk.skops").write_bytes(b"not a zip")
+    with pytest.raises(ArtefactError, match="heard train"):
+        load_classifier_from(tmp_path / "junk.skops")
+
+
+def test_no_pickle_or_joblib_loading_anywhere_in_the_classifier() -> None:
+    for path in (ROOT / "triage" / "classifier").glob("*.py"):
+        source = path.read_text()
+        assert not re.search(r"^\s*(import pickle|from pickle|import cloudpickle)", source, re.M), path
+        assert "joblib.load" not in source, path
+        assert not re.search(r"load\([^)]*trusted=True", source), path
+
+
+def _rewrite_metadata(source: Path, target: Path, **changes: str) -> None:
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for item in old.infolist():
+            data = old.read(item)
+            if item.filename == METADATA_MEMBER:
+                data = json.dumps({**json.loads(data), **changes}).encode()
+            new.writestr(item, data)
+
+
+# --- officers' corrections --------------------------------------------------------------
+
+
+def test_corrections_override_the_model_field_by_field(clf: Classifier) -> None:
+    text = "Nobody rang me back about my daughter's review."
+    rows = [
+        {"text": text, "field": "kind", "corrected": "complaint"},
+        {"text": text, "field": "role", "corrected": "parent_or_family"},
+        {"text": text, "field": "reasons", "corrected": ["communication", "delay"]},
+        {"text": text, "field": "primary_reason", "corrected": "delay"},
+        {"text": text, "field": "role", "corrected": "astronaut"},
+    ]
+    examples, skipped = corrections_to_examples(rows, clf)
+    assert skipped == 1 and len(examples) == 1
+    e = examples[0]
+    assert (e.kind, e.role, e.reasons, e.primary_reason) == ("complaint", "parent_or_family", ("communication", "delay"), "delay")
+
+
+# --- the shipped metrics ----------------------------------------------------------------
+
+
+def test_held_out_safeguarding_recall_is_one_and_the_false_positive_rate_is_reported() -> None:
+    metrics = json.loads((DEFAULT_ARTEFACT.parent / "metrics.json").read_text())
+    held = metrics["held_out"]["safeguarding"]
+    assert held["recall"] == 1.0, held["missed"]
+    assert 0.0 <= held["false_positive_rate"] < 0.25
+    assert {"kind_macro_f1", "reason_micro_f1", "role_accuracy", "safeguarding_recall"} <= set(metrics["summary"]["cross_validation"])
+
+
+@pytest.mark.slow
+def test_training_twice_gives_identical_metrics(tmp_path: Path) -> None:
+    from triage.classifier.training import train
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    examples = load_corpus()
+    subset = examples[::4]
+    (corpus / "part.jsonl").write_text("\n".join(json.dumps(e.as_dict()) for e in subset) + "\n")
+    runs = []
+    for n in (1, 2):
+        out = tmp_path / f"run{n}" / "a.skops"
+        train(corpus_dir=corpus, output=out, k=3, n_jobs=1, model_card=tmp_path / f"card{n}.md")
+        runs.append((out.parent / "metrics.json").read_text())
+    assert runs[0] == runs[1]
+    assert (tmp_path / "card1.md").read_text() == (tmp_path / "card2.md").read_text()

@@ -1,0 +1,234 @@
+"""The fitted models and how they are trained: one set of features, several linear heads.
+
+- kind and role: LinearSVC with sigmoid calibration (CalibratedClassifierCV), so that the
+  confidence an officer sees is a probability that means something (checked on held-out data).
+- reasons: one linear SVM per code (a message may have several), its margin turned into a
+  probability by Platt scaling on out-of-fold margins, each code with its own threshold
+  tuned for F1 on those out-of-fold probabilities; the primary reason is a separate
+  linear model that ranks the predicted codes.
+- safeguarding: the same kind of Platt-scaled SVM, whose threshold is set on out-of-fold
+  scores so that the model *on its own* catches 95% of disclosures; the phrase rules are
+  OR-ed in (see classification.py). The threshold does not lean on the rules, because the
+  rules were written with the corpus in view and would look better on it than on new text.
+- flags: Platt-scaled SVMs with tuned thresholds, plus the phrase rules where they help.
+
+Linear heads are kept as plain arrays (coefficients, intercepts, thresholds): fast to apply
+to one message and nothing for skops to trust.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.model_selection import StratifiedKFold
+from sklearn.svm import LinearSVC
+
+from triage.classifier.corpus import FLAGS, REASONS, Example
+from triage.classifier.eligibility import flag_rules
+from triage.classifier.features import TextFeatures
+
+Progress = Callable[[str], None]
+
+KIND_C = 0.5
+ROLE_C = 0.5
+REASON_C = 0.3
+PRIMARY_C = 0.5
+SAFEGUARDING_C = 0.3
+FLAG_C = 0.3
+SAFEGUARDING_MODEL_RECALL = 0.95  # the model alone catches this share of out-of-fold disclosures
+SAFEGUARDING_CAP = 0.35  # and its threshold is never above this
+FOLDS = 3  # for out-of-fold scores and calibration; 3 keeps `heard train` well under a minute
+
+
+@dataclass
+class LinearHead:
+    """Probabilities for several labels at once: sigmoid(X · coefᵀ + intercept), Platt scaling folded in."""
+
+    labels: tuple[str, ...]
+    coef: np.ndarray  # (labels, features) float32
+    intercept: np.ndarray  # (labels,)
+    thresholds: np.ndarray  # (labels,)
+
+    def scores(self, x: sp.csr_matrix) -> np.ndarray:
+        return expit(np.asarray(x @ self.coef.T) + self.intercept)
+
+    def decision(self, x: sp.csr_matrix) -> np.ndarray:
+        return np.asarray(x @ self.coef.T) + self.intercept
+
+    def state(self) -> dict[str, object]:
+        return {"labels": list(self.labels), "coef": self.coef, "intercept": self.intercept, "thresholds": self.thresholds}
+
+    @classmethod
+    def from_state(cls, state: dict[str, object]) -> LinearHead:
+        return cls(
+            tuple(state["labels"]),  # type: ignore[arg-type]
+            np.asarray(state["coef"], dtype=np.float32),
+            np.asarray(state["intercept"], dtype=np.float64),
+            np.asarray(state["thresholds"], dtype=np.float64),
+        )
+
+
+@dataclass
+class TriageModels:
+    features: TextFeatures
+    kind: CalibratedClassifierCV
+    role: CalibratedClassifierCV
+    reasons: LinearHead
+    primary: LinearHead  # thresholds unused: it only ranks
+    safeguarding: LinearHead  # one label; its threshold is recall-tuned
+    flags: LinearHead
+    flag_rules_used: tuple[str, ...] = field(default=())  # flags whose phrase rules are OR-ed in
+
+
+def _binary_head(x: sp.csr_matrix, y: np.ndarray, labels: Sequence[str], c: float, seed: int) -> LinearHead:
+    """One linear SVM per column of y (raw decision values until `platt` scales them)."""
+    coefs, intercepts = [], []
+    for j in range(y.shape[1]):
+        if y[:, j].min() == y[:, j].max():  # a label never (or always) seen: a constant score
+            coefs.append(np.zeros(x.shape[1]))
+            intercepts.append(10.0 if y[0, j] else -10.0)
+            continue
+        svm = LinearSVC(C=c, class_weight="balanced", random_state=seed).fit(x, y[:, j])
+        coefs.append(svm.coef_[0])
+        intercepts.append(svm.intercept_[0])
+    return LinearHead(tuple(labels), np.array(coefs, dtype=np.float64), np.array(intercepts), np.full(len(labels), 0.5))
+
+
+def _out_of_fold(x: sp.csr_matrix, y: np.ndarray, labels: Sequence[str], c: float, seed: int, strata: np.ndarray) -> np.ndarray:
+    """Decision values of every training example from a model that did not see it."""
+    oof = np.zeros(y.shape, dtype=np.float64)
+    splitter = StratifiedKFold(FOLDS, shuffle=True, random_state=seed)
+    for train, test in splitter.split(np.zeros(len(strata)), strata):
+        oof[test] = _binary_head(x[train], y[train], labels, c, seed).decision(x[test])
+    return oof
+
+
+def platt(head: LinearHead, oof_decision: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Turn each label's SVM margin into a probability (Platt scaling fitted on out-of-fold
+    margins), folded into the head's weights so applying it costs nothing. Returns the
+    out-of-fold probabilities, for tuning thresholds."""
+    probabilities = np.zeros_like(oof_decision)
+    for j in range(y.shape[1]):
+        a, b = _sigmoid_fit(oof_decision[:, j], y[:, j])
+        head.coef[j] *= a
+        head.intercept[j] = head.intercept[j] * a + b
+        probabilities[:, j] = expit(oof_decision[:, j] * a + b)
+    head.coef = head.coef.astype(np.float32)
+    return probabilities
+
+
+def _sigmoid_fit(margin: np.ndarray, truth: np.ndarray, steps: int = 50) -> tuple[float, float]:
+    """Platt's fit of P(label | margin) = sigmoid(a·margin + b), by Newton's method with his
+    smoothed targets (a two-parameter problem: far quicker than a general-purpose solver)."""
+    positives, negatives = truth.sum(), (~truth).sum()
+    if positives == 0 or negatives == 0:
+        return 1.0, 0.0
+    target = np.where(truth, (positives + 1) / (positives + 2), 1 / (negatives + 2))
+    a, b = 1.0, 0.0
+    for _ in range(steps):
+        p = expit(a * margin + b)
+        w = np.maximum(p * (1 - p), 1e-12)
+        g = np.array([np.dot(p - target, margin), np.sum(p - target)])
+        h = np.array([[np.dot(w, margin * margin), np.dot(w, margin)], [np.dot(w, margin), w.sum()]]) + 1e-9 * np.eye(2)
+        step = np.linalg.solve(h, g)
+        a, b = a - step[0], b - step[1]
+        if np.abs(step).max() < 1e-9:
+            break
+    return float(a), float(b)
+
+
+def best_f1_threshold(scores: np.ndarray, truth: np.ndarray) -> float:
+    """The threshold (on a 0.05 grid) that maximises F1 of `scores >= t` against `truth`."""
+    best, best_f1 = 0.5, -1.0
+    for t in np.arange(0.05, 0.951, 0.025):
+        predicted = scores >= t
+        tp = np.sum(predicted & truth)
+        f1 = 2 * tp / max(1, predicted.sum() + truth.sum())
+        if f1 > best_f1 + 1e-12:
+            best, best_f1 = float(t), f1
+    return round(best, 3)
+
+
+def label_matrix(examples: Sequence[Example], labels: Sequence[str], attribute: str) -> np.ndarray:
+    return np.array([[label in getattr(e, attribute) for label in labels] for e in examples], dtype=bool)
+
+
+def fit_models(
+    examples: Sequence[Example], cleaned: Sequence[str], *, seed: int = 0, today: date, progress: Progress = lambda _: None
+) -> TriageModels:
+    """Train every head on the examples (texts already cleaned); thresholds from out-of-fold scores."""
+    progress("features")
+    features = TextFeatures.fit(cleaned)
+    x = features.transform(cleaned)
+    kinds = np.array([e.kind for e in examples])
+    strata = np.array([f"{e.kind}/{e.safeguarding}" for e in examples])
+
+    progress("kind")
+    kind = _calibrated(x, kinds, KIND_C, seed)
+    progress("role")
+    role = _calibrated(x, np.array([e.role for e in examples]), ROLE_C, seed)
+
+    progress("reasons")
+    y_reasons = label_matrix(examples, REASONS, "reasons")
+    reasons = _binary_head(x, y_reasons, REASONS, REASON_C, seed)
+    oof = platt(reasons, _out_of_fold(x, y_reasons, REASONS, REASON_C, seed, strata), y_reasons)
+    reasons.thresholds = np.array([best_f1_threshold(oof[:, j], y_reasons[:, j]) for j in range(len(REASONS))])
+
+    progress("primary reason")
+    has_primary = [i for i, e in enumerate(examples) if e.primary_reason]
+    svc = LinearSVC(C=PRIMARY_C, class_weight="balanced", random_state=seed).fit(
+        x[has_primary], [examples[i].primary_reason for i in has_primary]
+    )
+    order = [list(svc.classes_).index(r) for r in REASONS if r in svc.classes_]
+    primary = LinearHead(tuple(svc.classes_[order]), svc.coef_[order].astype(np.float32), svc.intercept_[order], np.zeros(len(order)))
+
+    progress("safeguarding")
+    y_sg = np.array([[e.safeguarding] for e in examples])
+    safeguarding = _binary_head(x, y_sg, ["safeguarding"], SAFEGUARDING_C, seed)
+    oof_sg = platt(safeguarding, _out_of_fold(x, y_sg, ["safeguarding"], SAFEGUARDING_C, seed, strata), y_sg)[:, 0]
+    safeguarding.thresholds = np.array([recall_threshold(oof_sg, y_sg[:, 0])])
+
+    progress("eligibility flags")
+    y_flags = label_matrix(examples, FLAGS, "flags")
+    flags = _binary_head(x, y_flags, FLAGS, FLAG_C, seed)
+    oof_flags = platt(flags, _out_of_fold(x, y_flags, FLAGS, FLAG_C, seed, strata), y_flags)
+    ruled = [flag_rules(t, today=today) for t in cleaned]
+    rules = np.array([[f in r for f in FLAGS] for r in ruled])
+    thresholds, used = [], []
+    for j, name in enumerate(FLAGS):
+        alone = best_f1_threshold(oof_flags[:, j], y_flags[:, j])
+        with_rules = best_f1_threshold(np.maximum(oof_flags[:, j], rules[:, j]), y_flags[:, j])
+        f1_alone = _f1(oof_flags[:, j] >= alone, y_flags[:, j])
+        f1_rules = _f1((oof_flags[:, j] >= with_rules) | rules[:, j], y_flags[:, j])
+        if f1_rules > f1_alone:
+            used.append(name)
+            thresholds.append(with_rules)
+        else:
+            thresholds.append(alone)
+    flags.thresholds = np.array(thresholds)
+    return TriageModels(features, kind, role, reasons, primary, safeguarding, flags, tuple(used))
+
+
+def _f1(predicted: np.ndarray, truth: np.ndarray) -> float:
+    tp = np.sum(predicted & truth)
+    return float(2 * tp / max(1, predicted.sum() + truth.sum()))
+
+
+def _calibrated(x: sp.csr_matrix, y: np.ndarray, c: float, seed: int) -> CalibratedClassifierCV:
+    svc = LinearSVC(C=c, class_weight="balanced", random_state=seed)
+    return CalibratedClassifierCV(svc, method="sigmoid", cv=FOLDS, ensemble=False).fit(x, y)
+
+
+def recall_threshold(oof: np.ndarray, truth: np.ndarray) -> float:
+    """The highest threshold at which the model alone still catches SAFEGUARDING_MODEL_RECALL
+    of the disclosures, out of fold (capped). A false alarm costs an officer a minute; a miss
+    costs a child: the rules add recall on top, never instead."""
+    if not truth.any():
+        return SAFEGUARDING_CAP
+    return round(float(min(SAFEGUARDING_CAP, np.quantile(oof[truth], 1 - SAFEGUARDING_MODEL_RECALL))), 4)

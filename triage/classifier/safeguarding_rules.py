@@ -1,0 +1,284 @@
+"""Explainable safeguarding signals: named phrase rules that say why a message was flagged.
+
+A missed disclosure is the worst failure Heard can have, so these rules are broad and the
+model behind them (see `models.py`) has a low, recall-tuned threshold. The rules still have
+to keep quiet for everyday idiom — "this delay is killing me", "my mum will murder me if
+I'm late lol" — and for harm that is over and dealt with ("I used to self-harm, two years
+clean now"), because officers stop reading flags that cry wolf. So each match is checked
+against its sentence: jokes, negations just before it, resolved-past wording and
+news/fiction framing suppress it. Each rule is a *signal* named `category:what`, which is
+what the queue shows.
+"""
+
+from __future__ import annotations
+
+import re
+import re._constants as _constants  # the pattern parser: see literal_prefixes
+import re._parser as _parser
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import date
+
+_PEOPLE = r"(?:me|us|him|her|them|my (?:little |baby |younger |big |older |twin )?(?:brother|sister|bro|sis|son|daughter|kids?|child|children|siblings?|mum|mom|mam|mother|nan))"
+
+
+@dataclass(frozen=True)
+class Rule:
+    signal: str
+    pattern: re.Pattern[str]
+    adult_guard: bool  # not a child's risk when an adult writes about their own hardship
+    keys: frozenset[str]  # a match holds one of these words (`=word`) or a word starting so (`~stem`)
+    not_after: re.Pattern[str] | None  # a match right after this is about a thing, not a child
+
+
+def _rule(signal: str, pattern: str, *, adult_guard: bool = False, not_after: str | None = None) -> Rule:
+    prefixes = literal_prefixes(pattern)
+    if not prefixes or not all(p[0].isalnum() for p in prefixes):
+        raise ValueError(f"rule {signal}: every alternative must start with a word (the key-word gate needs it)")
+    bounded = all(alt.startswith((r"\b", "(?<!")) for alt in _top_level_alternatives(pattern))
+    keys = frozenset(_key(p, bounded) for p in prefixes)
+    return Rule(signal, re.compile(pattern), adult_guard, keys, re.compile(not_after) if not_after else None)
+
+
+def _top_level_alternatives(pattern: str) -> list[str]:
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    return [*parts, pattern[start:]]
+
+
+# Words too common to be worth checking for; a rule keys on a rarer word of its literal prefix.
+_COMMON = frozenset(
+    "a an the i im me my we us he she hes shes they them their his her him it its is was be been being am are "
+    "do dont does doesnt did didnt have has had not no never on in of to for at by with and or if so "
+    "just will would can cant could said says told tell want wants make made take took go going get got "
+    "out up off all any one some only when what who this that there then than from about after into "
+    # and words that are everywhere in complaints
+    "home back come came money food care carer social worker since mum dad nan your going want take end "
+    "here live nobody better without stuff things again still week weeks months school time help".split()
+)
+
+
+def _key(prefix: str, bounded: bool) -> str:
+    """The most telling part of a literal prefix, as `=word` (a whole word of the text) or
+    `~stem` (the start, ≤ 4 characters, of one). A text can hold a match only if it has the key."""
+    parts = prefix.split(" ")
+    choices = []  # (key, is a rare word, is at least 4 characters, position)
+    if len(parts) > 1 and bounded:
+        choices.append(("=" + parts[0], parts[0] not in _COMMON, len(parts[0]) >= 4, 0))
+    else:
+        choices.append(("~" + parts[0][:4], parts[0] not in _COMMON, len(parts[0]) >= 4, 0))
+    choices += [("=" + w, w not in _COMMON, len(w) >= 4, i) for i, w in enumerate(parts[1:-1], 1) if w.isalnum()]
+    if len(parts) > 1 and parts[-1].isalnum():
+        choices.append(("~" + parts[-1][:4], parts[-1] not in _COMMON, len(parts[-1]) >= 4, len(parts)))
+    return max(choices, key=lambda c: (c[1], c[2], c[3]))[0]  # rare, long, late: the most specific
+
+
+def literal_prefixes(pattern: str, limit: int = 2000) -> set[str] | None:
+    """Strings one of which starts every match of `pattern` (None if some match could start anywhere).
+
+    Read off the parsed pattern: assertions are skipped, literals and alternations expanded,
+    stopping at `limit` alternatives. This lets `find_signals` skip most rules with a set look-up,
+    which is what keeps the rules under the per-message time budget."""
+    prefixes, _complete = _prefixes(list(_parser.parse(pattern)), limit)
+    return None if any(len(p) < 2 for p in prefixes) else prefixes  # too short to be worth a look-up
+
+
+def _prefixes(items: list, limit: int) -> tuple[set[str], bool]:  # type: ignore[type-arg]
+    """(prefixes, complete): every match of `items` starts with one of the prefixes; complete
+    when the items match exactly those strings (so what follows can be appended)."""
+    result = {""}
+    for op, av in items:
+        if len(result) > limit:
+            return result, False  # long enough: more alternatives would not make the check faster
+        if op in (_constants.AT, _constants.ASSERT, _constants.ASSERT_NOT):
+            continue  # assertions consume nothing
+        if op is _constants.LITERAL:
+            result = {p + chr(av) for p in result}
+            continue
+        if op is _constants.SUBPATTERN:
+            strings, complete = _prefixes(list(av[-1]), limit)
+        elif op is _constants.IN and all(kind is _constants.LITERAL for kind, _ in av):
+            strings, complete = {chr(c) for _, c in av}, True  # (?:a|b) of single characters
+        elif op is _constants.BRANCH:
+            branches = [_prefixes(list(b), limit) for b in av[1]]
+            strings, complete = set().union(*(b[0] for b in branches)), all(b[1] for b in branches)
+        else:
+            return result, False  # a class, a repeat, …: the prefix stops here
+        result = {p + q for p in result for q in strings}
+        if not complete:
+            return result, False
+    return result, True
+
+
+RULES: tuple[Rule, ...] = (
+    # physical abuse
+    _rule("disclosure:hit_me", r"\b(?:hits?|hitting|punch(?:es|ed|ing)?|kick(?:s|ed|ing)?|slap(?:s|ped|ping)?|beats?|beating|whack(?:s|ed|ing)?|smack(?:s|ed|ing)?|thump(?:s|ed|ing)?|batter(?:s|ed|ing)?|strangl(?:es|ed|ing)|chok(?:es|ed|ing)|shov(?:es|ed|ing)|push(?:es|ed)|throttl\w*|grab(?:s|bed)|yank(?:s|ed)|twist(?:s|ed)|pinch(?:es|ed)|burn(?:s|ed|t)|scratch(?:es|ed)|restrain(?:s|ed)|drags?|dragged|squeez(?:es|ed)) (?:" + _PEOPLE + r"|(?:the back of )?(?:my|her|his) (?:hair|arms?|wrists?|neck|legs?|face|head|throat|ears?))\b|\bby the (?:throat|neck|hair)\b"),
+    _rule("disclosure:hurts_me", r"(?<!it )(?<!that )(?<!this )(?<!which )\b(?:hurts|hurting) " + _PEOPLE + r"\b"),
+    _rule("disclosure:hit_by", r"\b(?:hit|punched|kicked|slapped|beaten|beat up|attacked|assaulted|strangled|choked|smacked|burned|burnt|shoved|restrained|bitten) by\b"),
+    _rule("disclosure:got_hit", r"\b(?:i|he|she|we) (?:got|get|gets) (?:hit|beaten|battered|slapped|punched|kicked|hurt)\b(?! off| out)"),
+    _rule("disclosure:implement", r"\b(?:belt|wooden spoon|hairbrush|slipper|phone cable|cable|stick|wire|lighter|iron) on (?:me|us|him|her)\b|\b(?:me|us|him|her|them) with (?:a|the|his|her|their) (?:belt|wooden spoon|spoon|hairbrush|slipper|cable|stick|wire|shoe|lead)\b"),
+    _rule("injury:marks", r"\b(?:bruis(?:e|es|ed|ing)|black eye|finger ?marks|hand ?mark|red marks?|marks on (?:my|his|her|their)|welts?|cut lip|burn marks?|cuts (?:he|she) (?:wont|will not|cant) explain)\b"),
+    _rule("abuse:cruel_words", r"\bsomething to cry about\b|\bhumiliat(?:es|ed|ing)\b|\bcalls? (?:me|her|him) (?:a )?(?:slag|slut|whore|retard|thick|fat|ugly)\b|\bas a punishment\b|\bwish(?:es)? (?:i|you|he|she) (?:was|were|had) never (?:been )?born\b|\bwaste of space\b|\bno one will believe\b|\bnobody will believe\b"),
+    _rule("disclosure:secrecy", r"\b(?:dont|do not|please dont|pls dont|not to) tell (?:him|her|them|anyone|any1|my (?:mum|dad|carer|foster \w+|step \w+|nan))\b|\b(?:told|tells) (?:me|us|her|him) not to tell\b|\bif (?:i|you|she|he) (?:tell|tells|grass|grasses)\b|\bnot tell (?:him|her) it was me\b|\bsaid it was (?:our|a) secret\b"),
+    _rule("disclosure:not_safe", r"\b(?:dont|do not|never|not) feel safe\b|\b(?:im|i am|were|we are|hes|shes|they are|theyre) not safe\b|\bnot safe (?:at home|here|there|with)\b|\bunsafe\b"),
+    _rule("disclosure:scared_to_go_home", r"\b(?:dont|do not|dont ever) (?:want to|wanna) go (?:back |)(?:home|there|back)\b|\bdont make me go back\b|\b(?:scared|afraid|frightened|terrified|petrified) (?:to go (?:home|back)|of (?:him|her|my (?:dad|mum|step ?dad|step ?mum|carer|foster \w+|brother|uncle))|at home|when he|when she|hell do it)\b"),
+    # sexual abuse and exploitation
+    _rule("sexual:touching", r"\b(?:touch(?:es|ed|ing)? (?:me|her|him)|sexual(?:ly)? (?:abus\w+|assault\w*)|rap(?:e|ed|ing)|molest\w*|inappropriate(?:ly)? touch\w*|(?:come|comes) into my (?:room|bed) at night|(?:get|gets) into my bed)\b"),
+    _rule("sexual:images", r"\b(?:pics|pictures|photos|videos|images) of (?:myself|ourselves|themselves)\b|\b(?:send|sent|sending|asking for|asks for|want|wants) (?:me |her |)(?:more |naked |nude |)(?:pics|videos)\b|\bnudes?\b|\bintimate (?:images|photos|pictures)\b|\bon camera\b|\bfilm(?:s|ed|ing)? (?:us|me|her|stuff)\b|\bmoney for pics\b|\bsend more\b|\bsharing (?:pictures|pics|photos|images|videos) of (?:her|him|me|us)\b"),
+    _rule("sexual:older_men", r"\b(?:older|grown|adult) (?:men|man|lads|guys|males?|boys)\b|\bmen in their (?:twenties|thirties|20s|30s)\b|\bsugar daddy\b|\bgrown man\b|\bno older than 1[0-5]\b|\bmet (?:\w+ )?online\b|\bpeople i (?:know|met) from (?:snap|insta|online|tiktok)\b|\bstaying with (?:adults|men|a man|people)\b|\bpassed (?:round|around)\b|\bgroom(?:ed|ing)\b"),
+    _rule("sexual:owes_him", r"\b(?:i|you|she|he|we) owes? (?:him|them|these|those|the)\b|\bpay (?:him|them|it) back in other ways\b|\bdo (?:stuff|things|jobs) for (?:them|him)\b|\b(?:make|makes) me do (?:stuff|things)\b|\bbe nice to (?:their|his) mates\b|\bwork it off\b|\bpay (?:off )?the debt\b"),
+    _rule("exploitation:gifts", r"\b(?:gives?|giving|gave|buys?|bought|bringing|brings?) (?:us|me|her|him) (?:free )?(?:vodka|drink|alcohol|weed|drugs|cigs|cigarettes|lifts?|money to)\b|\bfree (?:lifts|weed|vodka|drugs|cigs)\b|\bmoney (?:she|he) (?:cant|cannot|can not|wont) explain\b|\bbring (?:my|a) (?:friend|mate)s? next time\b|\bgot £\d+ to (?:go|stay|come)\b"),
+    _rule("sexual:boyfriend_age", r"\bboyfriend(?: \w+){0,4} (?:is|hes) (?:1[89]|2\d|3\d|4\d)\b|\b(?:boyfriend|bf|he|hes|man) (?:is |s )?(?:1[89]|2\d|3\d|4\d)\b(?! (?:weeks|days|months|years|times|mins|minutes|hours|miles|pounds))"),
+    # criminal exploitation
+    _rule("exploitation:county_lines", r"\bcounty lines?\b|\btrap(?: house)?\b|\bshotting\b|\b(?:run|running|carry|carrying|hold|holding|store|storing|sell|selling|deliver\w*|stash\w*) (?:drugs|packages?|parcels|stuff|weed) for\b|\bsell(?:ing)? (?:drugs|weed|stuff|from)\b|\b(?:keep|keeping|hold|holding|store|storing) (?:stuff|things|bags?|packages?)(?: \w+){0,3} for (?:some |these |those )?(?:people|lads|men|them|him)\b|\bbeing kept in\b|\b(?:made|make|makes|making) (?:me|him|her) (?:carry|sell|hold|store|deliver|do (?:a|the) (?:run|robbery))\b|\ba drop\b|\bmade to (?:carry|sell|hold|store|deliver)\b|\bbeing (?:taxed|used|exploited)\b|\bexploiting (?:him|her|them)\b|\bdo a run\b"),
+    _rule("threats:weapon", r"\bstab(?:s|bed|bing)?\b|\b(?:got|has|had|have|carry|carries|carrying|pulled|pulls|holding|hold|with) (?:a|his|her|their) (?:knife|blade|machete|gun|shank)\b|\bknife to\b|\bknives? (?:on|at) (?:me|him|her)\b"),
+    # neglect and deprivation
+    _rule("neglect:no_food", r"\b(?:no|never any|not any|isnt any) (?:food|tea|dinner|breakfast|meals?)\b|\bnothing (?:to eat|in the (?:cupboards|fridge|house))\b|\b(?:havent|hasnt|have not|has not|not) (?:eaten|had (?:anything to eat|any food|a (?:proper )?meal|tea|dinner))\b|\b(?:go|goes|going|went) hungry\b|\bhungry all the time\b|\b(?:very|really|so|always) hungry\b|\bfood out of (?:the )?bins\b|\bonly food (?:i|we) get\b|\blost (?:loads of|a lot of|so much) weight\b|\bweight (?:has )?(?:dropped|fallen)\b", adult_guard=True),
+    _rule("neglect:home_conditions", r"\bno (?:gas|electric|electricity|heating|hot water)\b|\bblack mould\b|\bdog (?:mess|poo)\b|\bfilthy\b|\bno clean clothes\b|\bsleeping in (?:\w+ ){0,2}car\b|\bno bedding\b|\bhead ?lice\b|\bnits\b|\bsoiled\b|\bsame (?:nappy|clothes|uniform) (?:all|for)\b|\bspends? my (?:\w+ |)(?:money|allowance) on (?:her|his|their) own\b|\btrainers have holes\b|\bholes in (?:my|his|her) (?:shoes|trainers)\b", adult_guard=True),
+    _rule("neglect:left_alone", r"\b(?:leaves?|left|leaving) (?:me|us|him|her|them|my \w+(?: \w+)?|the kids|the children)(?: \w+){0,3} (?:on (?:my|our|their|his|her) own|alone|by (?:myself|ourselves|themselves))\b|\bhome alone\b|\bin charge of (?:\w+ )?(?:younger|little|my)\b|\bout on the streets? (?:till|until|at)\b|\b(?:not|hasnt|havent) (?:been|come) (?:back|home) (?:since|for)\b|\bnobody (?:is )?(?:at )?home\b|\b(?:no one|nobody|noone) looks after (?:us|me|them|him|her)\b|\b(?:never|dont|doesnt|no one|nobody) checks? on (?:us|me|them|him|her)\b|\bhavent seen (?:staff|anyone|an adult) for\b|\ba man i dont know\b"),
+    _rule("neglect:carer_incapable", r"\b(?:drunk|drinking|off (?:her|his) face|out of it|passed out|cant wake (?:her|him)|on drugs|using (?:drugs|again)|asleep (?:on|all)|sleeps all day|left the gas on|getting really confused)\b|\bforgets (?:to feed|we need (?:tea|food|dinner))\b", adult_guard=True),
+    _rule("neglect:medical", r"\b(?:wont|never|doesnt|refuses to|hasnt) (?:take|taken|took) (?:me|him|her|us) to (?:the )?(?:doctor|dentist|hospital|gp|a&e)\b|\b(?:medication|medicine|inhaler|insulin)\b.{0,40}\b(?:ran out|not given|without|missed|hasnt had|run out)\b|\bwithout (?:having had |)(?:his|her|my|their) (?:\w+ |)(?:medication|medicine|inhaler|insulin)\b"),
+    _rule("locked:locked_in", r"\b(?:locks?|locked|locking|shuts?|shutting) (?:me|us|him|her|them|my \w+)(?: \w+){0,2} (?:in|out)\b|\blocked in\b|\bshut in\b|\b(?:locks?|locked|locking) (?:the )?(?:fridge|cupboards|food)\b|\bhandle off\b|\bin a bucket\b|\bnot allowed out of (?:my|the|his|her) room\b|\bnot allowed to eat\b|\block(?:s|ed|ing)? the kitchen when\b|\bkitchen locked\b|\bkept in (?:the|their|my|his|her) (?:bedroom|room)\b|\bkeeps? (?:me|us|him|her) in (?:the house|my room|his room|her room)\b|\bdont get (?:tea|food|dinner)\b|\b(?:take|takes|took|taking) (?:my|his|her) food\b|\bfood (?:off me )?as (?:a )?punishment\b|\bearn (?:my|his|her) (?:tea|food|dinner)\b|\bwithout (?:any |)(?:food|tea|dinner|breakfast)\b"),
+    # self-harm and suicide
+    _rule("self_harm:dont_want_to_be_here", r"\b(?:dont|do not) want to (?:be here|be alive|live|exist|wake up)\b|\bwanna die\b|\bwants? to die\b|\bwish (?:i|id) (?:was|were) dead\b|\brather be dead\b|\bbetter off (?:dead|without me)\b|\b(?:end|ending) (?:it all|my life|her life|his life|it tbh)\b|\bending it\b|\bkill (?:myself|herself|himself)\b|\bsuicid\w*\b|\btake (?:my|her|his) (?:own |)life\b|\bnot wake up\b|\bwont be (?:around|here)\b|\bgoodbye (?:letter|note)\b|\bligature\b|\bon the bridge\b|\bsaying goodbye to everyone\b|\bnobody would miss me\b|\bjust want to disappear\b"),
+    _rule("self_harm:hurting_myself", r"\b(?:cut(?:ting)? (?:myself|herself|himself)|self[- ]?harm\w*|harm(?:ing)? (?:myself|herself|himself)|hurt(?:ing)? (?:myself|herself|himself)|burn(?:ing|t)? (?:my|her|his) arm|started cutting|cutting again|overdos\w*|paracetamol|tablets saved|(?:my|the) blades|scratching my arms|make myself sick)\b"),
+    # missing
+    _rule("missing:gone_missing", r"\b(?:gone|go|going|went|goes|run|ran|running|runs) (?:missing|away)\b|\b(?:run|ran|running|runs) off\b|\breported (?:\w+ )?missing\b|\b(?:been|is|was) missing\b|\bmissing from (?:home|care|the home|(?:his|her|their|the) (?:placement|home|foster))\b(?! team)|\bsleeping (?:rough|on the streets|in (?:a|the) (?:park|bus shelter|stairwell|tent|car))\b|\bslept in (?:a|the) (?:stairwell|park|car|tent)\b|\bdont want to be found\b|\bno one will find me\b|\bhavent been home\b|\bbeen gone (?:\d|for)\b|\bwalked out (?:a|two|three|last|after)\b|\baway from (?:her|his|my|the) (?:placement|home) for\b|\bdont know where to go\b|\bstopping at a house\b|\bill (?:just )?run\b|\bnot come home\b|\bdidnt come home\b", not_after=r"\b(?:kit|passport|forms?|paperwork|certificates?|letters?|documents?|files?|money|clothes|stuff|things|items|bikes?|phones?|records|jumper|photos|post|bags?|keys|cards?|reports?|emails?)\b(?: \w+){0,3} ?$"),
+    # threats and domestic violence
+    _rule("threats:will_hurt", r"\b(?:hell|shell|theyll|he will|she will|they will|he would|she would|they would|hed|shed|theyd|hes gonna|shes gonna|theyre gonna|hes going to|shes going to|theyre going to)(?: \w+){0,6} (?:kill|stab|hurt|shoot|burn|beat|batter|smash|do (?:me|him|her|us|you) in|break (?:my|your|his|her)|jump me|finish (?:her|him|me|you)|come (?:for|after) (?:me|us|you)|take the children|get (?:me|us|you|him|her)|come and get)\b|\bor your \w+ gets it\b|\bend up in a box\b|\bthreat(?:en|ens|ened|ening)? to (?:kill|hurt|stab|burn|beat|harm|shoot|take|stop)\b|\b(?:death|kill) threats?\b"),
+    _rule("threats:knows_where", r"\bknows? where (?:i|we|you|my \w+) (?:live|lives)\b|\bill be waiting\b|\bfollow(?:s|ed|ing) me\b|\bfound out where (?:we|i) live\b|\bbanging on (?:the|my|our) door\b|\bturn(?:s|ed)? up at (?:our|my|the) (?:house|door|flat)\b|\bsat outside\b|\bwaiting outside (?:my|our|his|her) (?:house|home|school|flat|door)\b|\bseen outside\b"),
+    _rule("domestic:hurts_mum", r"\b(?:beats?|hits?|hitting|punch(?:es|ed)?|strangl\w+|chok\w+|attack(?:s|ed)|kicks?|kicked|slaps?|slapped|throttl\w+|hurt(?:s|ing)?|batter\w*|pushed|shoved|goes for|started on|squeezed) (?:my |our |the )?(?:mum|mom|mam|mother|mummy|her mum|nan)\b"),
+    _rule("domestic:violence_at_home", r"\b(?:smash(?:es|ed|ing)?|throw(?:s|ing)?|threw|chuck(?:s|ed|ing)?) (?:stuff|things|plates?|a plate|the tv|furniture|glasses|a mug)\b|\bpolice (?:came|come|were called|were at ours|round)\b|\bviolen(?:t|ce)\b|\bfight(?:ing)? really bad\b|\bend up fighting\b|\bscreaming\b|\brefuge\b|\bput (?:me|her|mum) in hospital\b|\bbroke her phone\b|\bcontrols? (?:all )?(?:the|her|my) money\b|\bchecks (?:my|her) phone\b"),
+)
+
+_WORD = re.compile(r"\w+")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+_APOSTROPHE = str.maketrans({"'": "", "\u2019": "", "\u2018": "", "`": ""})
+_JOKE = re.compile(r"\b(?:lol|lmao|lmfao|haha+|jk|joking|not really|not literally|nothing (?:has )?happened)\b|😂|🤣|💀")
+_NOT_JOKING = re.compile(r"\b(?:not|no|aint) joking\b")
+_NEWS = re.compile(r"\b(?:on the news|news|documentary|article|in the paper|press|a story (?:about|in)|fiction|lesson about|saw on tiktok|film about)\b")
+_OVER = re.compile(
+    r"\bused to\b|\bwhen i was (?:little|younger|small|a kid|in care|\d+|in year \d)\b|\byears ago\b|\bin the past\b|\bbehind me\b"
+    r"|\bages ago\b|\bmoved on\b|\bno longer\b|\bnot any ?more\b|\blast year\b|\bbefore (?:he|she) came to us\b|\bwhen (?:she|he) first came\b"
+    r"|\bdealt with\b|\bclean (?:for )?\d|\bsafe and settled\b|\bin (?P<year>(?:19|20)\d\d)\b"
+)
+_STILL = re.compile(r"\b(?:still|again|keeps?|last night|yesterday|today|tonight|this (?:week|morning)|at the moment|right now)\b")
+_NEGATED = re.compile(r"\b(?:not|never|doesnt|dont|didnt|wont|isnt|wasnt|hasnt|havent|nobody|no one|would never)(?: \w+){0,3} ?$")
+_ADULT_SELF = re.compile(r"\b(?:im|i am|aged)\s*(?:1[89]|2\d)\b|\bcare leaver \((?:1[89]|2\d)\)")
+_CHILD_MENTIONED = re.compile(r"\b(?:little|baby|younger) (?:brother|sister|bro|sis)\b|\bmy (?:son|daughter|kids|children|baby|child|sister|brother|siblings)\b|\bthe (?:kids|children|baby|twins)\b|\b(?:he|she) is (?:only )?\d\b|\(\d{1,2}\)")
+
+
+def fold(text: str) -> str:
+    """Lower case, apostrophes dropped ("don't" → "dont", as young people type it), single spaces per line."""
+    return "\n".join(" ".join(line.split()) for line in text.lower().translate(_APOSTROPHE).split("\n"))
+
+
+def _suppressed(sentence: str, start: int, end: int, today: date) -> bool:
+    """Is the match at sentence[start:end] a joke, negated, news, or harm that is over?"""
+    if _JOKE.search(sentence) and not _NOT_JOKING.search(sentence):
+        return True
+    if _NEGATED.search(sentence[max(0, start - 30) : start]):
+        return True
+    if _NEWS.search(sentence):
+        return True
+    if _STILL.search(sentence):
+        return False
+    for over in _OVER.finditer(sentence):
+        # "I used to self-harm", "I ran away loads last year": the past wording qualifies the
+        # match only when it is right before it or after it in the same sentence
+        if over.start() >= end or 0 <= start - over.end() <= 25:
+            year = over.group("year")
+            if year is None or int(year) <= today.year - 2:
+                return True
+    return False
+
+
+_KEY_RULES: dict[str, list[int]] = {}
+for _index, _r in enumerate(RULES):
+    for _k in _r.keys:
+        _KEY_RULES.setdefault(_k, []).append(_index)
+_WORD_KEYS = frozenset(k[1:] for k in _KEY_RULES if k[0] == "=")
+_STEM_KEYS = frozenset(k[1:] for k in _KEY_RULES if k[0] == "~")
+_STEM_LENGTHS = sorted({len(k) for k in _STEM_KEYS})
+
+
+def candidate_rules(folded: str) -> dict[int, list[str]]:
+    """The rules that could match, each with the key words or stems of it that the text holds."""
+    words = set(_WORD.findall(folded))
+    stems: set[str] = set()
+    for n in _STEM_LENGTHS:
+        stems.update([w[:n] for w in words])
+    found: dict[int, list[str]] = {}
+    for word in words & _WORD_KEYS:
+        for ri in _KEY_RULES["=" + word]:
+            found.setdefault(ri, []).append(word)
+    for stem in stems & _STEM_KEYS:
+        for ri in _KEY_RULES["~" + stem]:
+            found.setdefault(ri, []).append(stem)
+    return found
+
+
+def find_signals(text: str, *, today: date | None = None, every_rule: bool = False) -> list[str]:
+    """The names of the safeguarding signals in a (cleaned) text, in rule order, each once.
+
+    Rules are matched sentence by sentence, and only the rules whose key word is in the
+    text, only in the sentences that hold it: that keeps the rules to a few tens of
+    microseconds a message. `every_rule` tries every rule on every sentence (tests)."""
+    folded = fold(text)
+    if not folded:
+        return []
+    today = today or date.today()
+    starts = [0] + [m.end() for m in _SENTENCE.finditer(folded)]
+    ends = [*starts[1:], len(folded)]
+    everywhere = list(range(len(starts)))
+    chosen: dict[int, list[str] | None] = dict.fromkeys(range(len(RULES))) if every_rule else candidate_rules(folded)  # type: ignore[arg-type]
+    adult_self: bool | None = None
+    fired: list[str] = []
+    for ri in sorted(chosen):
+        rule, keys = RULES[ri], chosen[ri]
+        where = everywhere if keys is None or len(starts) <= 2 else _sentences_holding(folded, keys, starts)
+        if _fires(rule, [folded[starts[i] : ends[i]] for i in where], today):
+            if rule.adult_guard:
+                if adult_self is None:
+                    adult_self = bool(_ADULT_SELF.search(folded)) and not _CHILD_MENTIONED.search(folded)
+                if adult_self:
+                    continue
+            fired.append(rule.signal)
+    return fired
+
+
+def _sentences_holding(folded: str, keys: list[str], starts: list[int]) -> list[int]:
+    """The sentences in which a key occurs (as a substring: a superset of where it is a word)."""
+    found: set[int] = set()
+    for key in keys:
+        at = folded.find(key)
+        while at != -1:
+            sentence = bisect_right(starts, at) - 1
+            found.add(sentence)
+            if len(found) == len(starts):
+                return list(range(len(starts)))
+            at = folded.find(key, starts[sentence + 1] if sentence + 1 < len(starts) else len(folded))
+    return sorted(found)
+
+
+def _fires(rule: Rule, sentences: list[str], today: date) -> bool:
+    for sentence in sentences:
+        for match in rule.pattern.finditer(sentence):
+            start, end = match.start(), match.end()
+            if rule.not_after and rule.not_after.search(sentence[max(0, start - 30) : start]):
+                continue
+            if not _suppressed(sentence, start, end, today):
+                return True
+    return False
