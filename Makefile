@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast bench clean
+.PHONY: run test test-fast clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Heard needs Python 3.11, found " + sys.version.split()[0]'
@@ -21,8 +21,14 @@ run: $(STAMP)
 	$(BIN)/heard db upgrade
 	$(BIN)/heard serve
 
-## make test: install and run the whole test suite (PostgreSQL too when HEARD_TEST_POSTGRES_URL is set).
-test: $(STAMP)
+# axe-core for the accessibility test, when npm is here (without it, browser tests that need it skip).
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --silent --no-audit --no-fund && touch $@; \
+	else echo "npm not found: the accessibility test will be skipped"; fi
+
+## make test: install and run the whole test suite (PostgreSQL too when HEARD_TEST_POSTGRES_URL is set;
+## browser tests when Chromium is at /usr/bin/chromium).
+test: $(STAMP) node_modules/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## make test-fast: the suite without slow and browser tests.
@@ -30,4 +36,4 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var node_modules

@@ -233,3 +233,7 @@ _register_triage(cli)
 from heard.report_commands import register as _register_report  # noqa: E402
 
 _register_report(cli)
+
+from heard.web_commands import register as _register_web  # noqa: E402
+
+_register_web(cli)

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 import socket
+from pathlib import Path
 from collections.abc import Awaitable, Callable
 from typing import Any
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from heard.settings import Settings
 from models.db import make_engine
 from scheduler.clock import Clock
 from scheduler.policy import Policy
-from scheduler.runner import build_scheduler
+from scheduler.runner import SweepClock
 
 log = logging.getLogger("heard")
 
@@ -65,9 +66,13 @@ def _listen(host: str, port: int, what: str) -> socket.socket:
 
 def _web(settings: Settings, engine: Engine, policy: Policy) -> Part:
     from triage.web import create_app
+    from triage.web.auth import first_admin, load_or_create_secret
 
-    config = uvicorn.Config(create_app(engine), log_level="warning", lifespan="on")
-    server = _QuietServer(config)
+    secret = settings.secret_key.get_secret_value() or load_or_create_secret(Path("var") / "secret_key")
+    first_password = first_admin(engine)
+    app = create_app(engine, policy, secret_key=secret, zone=settings.zone,
+                     idle_minutes=settings.session_idle_minutes, secure_cookies=settings.web_secure_cookies)
+    server = _QuietServer(uvicorn.Config(app, log_level="warning", lifespan="on"))
     task: asyncio.Task[None] | None = None
 
     async def start() -> None:
@@ -85,7 +90,10 @@ def _web(settings: Settings, engine: Engine, policy: Policy) -> Part:
             await task
 
     url = f"http://{settings.web_host}:{settings.web_port}/"
-    return Part("web app", f"{url}  (health check: {url}healthz)", start, stop)
+    where = f"{url}  (health check: {url}healthz)"
+    if first_password:
+        where += f"\n  first sign-in admin / {first_password}  (shown once; add officers at {url}admin/officers)"
+    return Part("web app", where, start, stop)
 
 
 def _email(settings: Settings, engine: Engine, policy: Policy) -> Part:
@@ -131,15 +139,12 @@ def _email(settings: Settings, engine: Engine, policy: Policy) -> Part:
 
 
 def _scheduler(settings: Settings, engine: Engine, policy: Policy) -> Part:
-    scheduler = build_scheduler(engine, Clock(policy), settings.zone, settings.sweep_interval_seconds)
+    clock = SweepClock(engine, Clock(policy), settings.zone, settings.sweep_interval_seconds)
 
     async def start() -> None:
-        scheduler.start()
+        clock.start()
 
-    async def stop() -> None:
-        scheduler.shutdown(wait=True)
-
-    return Part("scheduler", f"sweeping every {settings.sweep_interval_seconds} s", start, stop)
+    return Part("scheduler", f"sweeping every {settings.sweep_interval_seconds} s", start, clock.stop)
 
 
 BUILDERS = {"email": _email, "web": _web, "scheduler": _scheduler}

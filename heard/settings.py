@@ -74,6 +74,12 @@ class Settings(BaseSettings):
         SecretStr(""),
         description="Key that signs web sessions; generated and kept under var/ when empty.",
     )
+    session_idle_minutes: int = Field(
+        30, ge=1, le=24 * 60, description="Minutes without a request after which an officer is signed out."
+    )
+    web_secure_cookies: bool = Field(
+        True, description="Mark web cookies Secure (HTTPS only; browsers also allow them on http://localhost and 127.0.0.1)."
+    )
     telegram_token: SecretStr = Field(
         SecretStr(""), description="Telegram bot token; the bot runs only when this is set."
     )

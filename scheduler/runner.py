@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -20,26 +22,33 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def build_scheduler(
-    engine: Engine, clock: Clock, zone: ZoneInfo, interval_seconds: int, now: Callable[[], datetime] = _utcnow
-) -> AsyncIOScheduler:
-    """An AsyncIOScheduler that sweeps every `interval_seconds`, never overlapping itself."""
-    sweeper = Sweep(engine, clock, zone)
+class SweepClock:
+    """An AsyncIOScheduler that sweeps every `interval_seconds` (coalesced, never overlapping,
+    no misfire limit), and that stops only after a sweep in progress has finished: a sweep is
+    one transaction, and cutting it off would only waste it."""
 
-    def run_sweep() -> None:
-        result = sweeper.run(now())
+    def __init__(self, engine: Engine, clock: Clock, zone: ZoneInfo, interval_seconds: int,
+                 now: Callable[[], datetime] = _utcnow) -> None:
+        self.sweeper, self.now = Sweep(engine, clock, zone), now
+        self.running = threading.Lock()
+        self.scheduler = AsyncIOScheduler(timezone=zone)
+        self.scheduler.add_job(self.sweep, "interval", seconds=interval_seconds, id="sweep", coalesce=True,
+                               max_instances=1, misfire_grace_time=None, next_run_time=now())
+
+    def sweep(self) -> None:
+        with self.running:
+            result = self.sweeper.run(self.now())
         if result.actions or result.missed:
             log.info("sweep: %d action(s), %d deadline(s) now missed", len(result.actions), result.missed)
 
-    scheduler = AsyncIOScheduler(timezone=zone)
-    scheduler.add_job(
-        run_sweep,
-        "interval",
-        seconds=interval_seconds,
-        id="sweep",
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=None,
-        next_run_time=now(),
-    )
-    return scheduler
+    def start(self) -> None:
+        self.scheduler.start()
+
+    async def stop(self) -> None:
+        self.scheduler.pause()
+        await asyncio.to_thread(self._wait_for_sweep)
+        self.scheduler.shutdown(wait=False)
+
+    def _wait_for_sweep(self) -> None:
+        with self.running:
+            pass

@@ -1,0 +1,87 @@
+"""The JSON API under /api and the dashboard's figures, as a script or another tool sees them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from models import AuditEvent, Team, session_scope
+from models.enums import Kind, OfficerRole, Reason, Role
+from tests.web_helpers import Now, client, form, make_app, open_case, sign_in
+from triage.intake import Suggestion
+
+COMPLAINT = Suggestion(kind=Kind.complaint, confidence=0.8, reasons=[Reason.delay], role=Role.care_leaver)
+
+
+def test_the_api_needs_a_signed_in_officer(engine: Engine) -> None:
+    c = client(make_app(engine))
+    for path in ("/api/me", "/api/queue", "/api/dashboard", "/api/openapi.json", "/api/cases/CSC-2026-00001"):
+        response = c.get(path)
+        assert response.status_code == 401 and response.json() == {"detail": "sign in first"}, path
+
+
+def test_the_queue_as_json_has_what_the_page_shows(engine: Engine) -> None:
+    reference = open_case(engine, "Where are my savings? I asked four times.", received=datetime(2026, 11, 16, 9, tzinfo=UTC), suggestion=COMPLAINT)
+    c = sign_in(make_app(engine), engine)
+    data = c.get("/api/queue").json()
+    assert (data["total"], data["page"], data["pages"]) == (1, 1, 1)
+    item = data["items"][0]
+    assert item["reference"] == reference
+    assert item["opening_words"] == "Where are my savings? I asked four times."
+    assert (item["kind"], item["confidence"], item["reasons"], item["role"]) == ("complaint", 0.8, ["delay"], "care_leaver")
+    assert (item["due_on"], item["working_days_left"]) == ("2026-11-30", 5)
+
+
+def test_a_case_as_json_is_audited_as_a_view(engine: Engine) -> None:
+    reference = open_case(engine, "Where are my savings?", received=datetime(2026, 11, 16, 9, tzinfo=UTC), suggestion=COMPLAINT)
+    c = sign_in(make_app(engine), engine)
+    data = c.get(f"/api/cases/{reference}").json()
+    assert data["reference"] == reference and data["status"] == "open"
+    stage_1 = next(d for d in data["deadlines"] if d["kind"] == "stage_1")
+    assert stage_1["explanation"].endswith("→ Mon 30 Nov 2026")
+    with Session(engine) as session:
+        event = session.exec(select(AuditEvent).where(AuditEvent.action == "viewed")).one()
+    assert (event.actor, event.detail) == ("olu", {"via": "api"})
+    assert c.get("/api/cases/CSC-2026-55555").status_code == 404
+
+
+def test_an_api_triage_that_breaks_a_rule_says_why(engine: Engine) -> None:
+    reference = open_case(engine, "Thank you!", suggestion=COMPLAINT)
+    c = sign_in(make_app(engine), engine)
+    token = c.get("/api/me").json()["csrf_token"]
+    response = c.post(f"/api/cases/{reference}/triage", json={"kind": "compliment", "reasons": ["delay"]}, headers={"X-CSRF-Token": token})
+    assert response.status_code == 409
+    assert "a compliment has no complaint reasons" in response.json()["detail"]
+    bad = c.post(f"/api/cases/{reference}/triage", json={"kind": "grumble"}, headers={"X-CSRF-Token": token})
+    assert bad.status_code == 422
+
+
+def test_the_openapi_description_lists_the_api(engine: Engine) -> None:
+    c = sign_in(make_app(engine), engine)
+    paths = c.get("/api/openapi.json").json()["paths"]
+    assert {"/api/queue", "/api/cases/{reference}", "/api/cases/{reference}/triage", "/api/me", "/api/dashboard"} <= set(paths)
+    assert not any(p.startswith("/cases") for p in paths)  # the pages are not API
+
+
+def test_the_dashboard_counts_open_work(engine: Engine) -> None:
+    now = Now(datetime(2026, 11, 23, 10, tzinfo=UTC))
+    app = make_app(engine, now)
+    overdue = open_case(engine, "Still waiting.", received=datetime(2026, 11, 2, 9, tzinfo=UTC), suggestion=COMPLAINT)  # due 16 Nov
+    open_case(engine, "Due this week.", received=datetime(2026, 11, 13, 9, tzinfo=UTC), sender="b@example.org", suggestion=COMPLAINT)  # due 27 Nov
+    open_case(engine, "He hits me.", received=datetime(2026, 11, 20, 9, tzinfo=UTC), sender="c@example.org",
+              suggestion=Suggestion(kind=Kind.complaint, safeguarding=True))
+    manager = sign_in(app, engine, "meg", OfficerRole.manager)
+    form(manager, f"/cases/{overdue}/respond", {"outcome": "upheld", "on": "2026-11-20"}, page=f"/cases/{overdue}")
+    with session_scope(engine) as session:
+        session.add(Team(name="Leaving Care"))
+    data = manager.get("/api/dashboard").json()
+    assert data["by_stage"] == {"stage_1": 3}
+    assert (data["overdue"], data["due_this_week"], data["needs_review"]) == (0, 1, 3)
+    assert (data["safeguarding_open"], data["safeguarding_unreferred"]) == (1, 1)
+    assert data["timeliness"]["total"] == 1 and data["timeliness"]["within_20"] == 1 and data["timeliness"]["on_time"] == 0
+    assert data["year_from"] == "2026-04-01"
+    assert [t["name"] for t in data["teams"]] == ["Leaving Care"]
+    page = manager.get("/").text
+    assert '<strong id="due-week">1</strong>' in page and '<strong id="safeguarding">1</strong>' in page

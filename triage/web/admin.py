@@ -1,0 +1,90 @@
+"""Managers read the audit log; admins manage officers' accounts and read the council policy
+in force (the policy itself is the file named by HEARD_POLICY_FILE)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session, select
+
+from models import AuditEvent, Case, Officer, Team
+from models.enums import OfficerRole
+from triage.web import deps
+from triage.web.auth import add_officer, hash_password, new_password
+from triage.web.casework import Actor, audit
+
+router = APIRouter()
+
+
+@router.get("/audit", include_in_schema=False)
+def audit_page(request: Request, who: Officer = Depends(deps.manager), session: Session = deps.DB,
+               officer: str = "", action: str = "") -> Response:
+    """The latest 300 audit events, optionally for one officer or one action."""
+    query = (sa.select(AuditEvent, Case.reference).outerjoin(Case, Case.id == AuditEvent.case_id)
+             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(300))
+    if officer:
+        query = query.where(AuditEvent.actor == officer)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    rows = session.execute(query).all()
+    return deps.render(request, "audit.html", rows=rows, officer=officer, action=action)
+
+
+def _officers_page(request: Request, session: Session, *, error: str = "", shown_password: str = "", shown_for: str = "", status: int = 200) -> Response:
+    officers = list(session.exec(select(Officer).order_by(Officer.name)))
+    teams = list(session.exec(select(Team).order_by(Team.name)))
+    return deps.render(request, "officers.html", status=status, officers=officers, teams=teams, roles=list(OfficerRole),
+                       error=error, shown_password=shown_password, shown_for=shown_for)
+
+
+@router.get("/admin/officers", include_in_schema=False)
+def officers_page(request: Request, who: Officer = Depends(deps.admin), session: Session = deps.DB) -> Response:
+    return _officers_page(request, session)
+
+
+@router.post("/admin/officers", include_in_schema=False)
+def officer_add(request: Request, name: str = Form(""), role: str = Form("officer"), email: str = Form(""),
+                who: Officer = Depends(deps.admin), session: Session = deps.DB) -> Response:
+    """A new account with a generated password, shown once to the admin to pass on."""
+    w = deps.web(request)
+    password = new_password()
+    try:
+        added = add_officer(session, name, OfficerRole(role), password, email=email.strip())
+    except ValueError as exc:
+        session.rollback()
+        return _officers_page(request, session, error=str(exc), status=400)
+    audit(session, Actor(who, w.now(), w.zone), None, "officer_added", name=added.name, role=added.role.value)
+    return _officers_page(request, session, shown_password=password, shown_for=added.name)
+
+
+@router.post("/admin/officers/{officer_id}", include_in_schema=False)
+def officer_change(request: Request, officer_id: int, role: str = Form(""), active: str = Form(""), reset: str = Form(""),
+                   team: str = Form(""), who: Officer = Depends(deps.admin), session: Session = deps.DB) -> Response:
+    w = deps.web(request)
+    target = session.get(Officer, officer_id)
+    if target is None:
+        return _officers_page(request, session, error="no such officer", status=404)
+    if target.id == who.id and (active != "1" or (role and role != who.role.value)):
+        return _officers_page(request, session, error="you cannot remove your own admin role or deactivate yourself", status=400)
+    try:
+        target.role = OfficerRole(role) if role else target.role
+    except ValueError:
+        return _officers_page(request, session, error=f"{role!r} is not a role", status=400)
+    target.active = active == "1"
+    target.team_id = int(team) if team.isdigit() else None
+    password = ""
+    if reset == "1":
+        password = new_password()
+        target.password_hash = hash_password(password)
+    audit(session, Actor(who, w.now(), w.zone), None, "officer_changed", name=target.name, role=target.role.value,
+          active=target.active, password_reset=bool(password))
+    if password:
+        return _officers_page(request, session, shown_password=password, shown_for=target.name)
+    return RedirectResponse("/admin/officers", status_code=303)
+
+
+@router.get("/admin/policy", include_in_schema=False)
+def policy_page(request: Request, who: Officer = Depends(deps.admin)) -> Response:
+    policy = deps.web(request).policy
+    return deps.render(request, "policy.html", policy=policy.model_dump(mode="json"))

@@ -1,0 +1,193 @@
+"""The officers' web app: sign-in, the triage queue, case pages, the dashboard, the JSON API.
+
+Every route needs a signed-in officer except sign-in, the health check, the stylesheet and script, and
+the public web chat (mounted by its own issue). Every form and API change is CSRF-checked
+by `CSRFMiddleware`, before any route runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from models import AuditEvent, Officer
+from scheduler.clock import Clock
+from scheduler.policy import Policy
+from triage.report.web import report_router
+from triage.web import deps
+from triage.web.auth import SESSION_COOKIE, Forbidden, NotSignedIn, Sessions, SignInLimiter, check_password
+from triage.web.csrf import CSRFMiddleware
+
+STATIC = Path(__file__).parent / "static"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    engine: Engine,
+    policy: Policy | None = None,
+    *,
+    secret_key: str = "",
+    zone: ZoneInfo = ZoneInfo("Europe/London"),
+    idle_minutes: int = 30,
+    secure_cookies: bool = True,
+    now: Callable[[], datetime] = _utcnow,
+    officer_routers: Sequence[tuple[APIRouter, str]] = (),
+    public_routers: Sequence[APIRouter] = (),
+    csrf_exempt: tuple[str, ...] = ("/chat",),
+) -> FastAPI:
+    """Build the app. `officer_routers` are mounted behind sign-in with a minimum role
+    ("officer", "manager" or "admin"); `public_routers` (the web chat) are not. Without a
+    policy the built-in one is used; without a key, the one kept in var/secret_key."""
+    from scheduler.policy import load_policy
+    from triage.web.auth import load_or_create_secret
+
+    policy = policy or load_policy(None)
+    secret_key = secret_key or load_or_create_secret(Path("var") / "secret_key")
+    if len(secret_key) < 16:
+        raise ValueError("the web app's secret key must be at least 16 characters")
+    from triage.web import admin, api, case, dashboard, queue_page
+
+    app = FastAPI(title="Heard", description="Officers' API: the triage queue and cases.",
+                  docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.web = deps.Web(
+        engine=engine, policy=policy, clock=Clock(policy), zone=zone,
+        sessions=Sessions(secret_key, idle_minutes * 60, now), limiter=SignInLimiter(),
+        secure_cookies=secure_cookies, now=now, env=deps.make_env(),
+    )
+    app.add_middleware(CSRFMiddleware, secret=secret_key, secure=secure_cookies, exempt=csrf_exempt)
+
+    @app.middleware("http")
+    async def refresh_session(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        cookie = getattr(request.state, "session_cookie", None)
+        if cookie is not None and not getattr(request.state, "signed_out", False):
+            w = app.state.web
+            response.set_cookie(SESSION_COOKIE, cookie, max_age=w.sessions.idle_seconds, path="/",
+                                secure=w.secure_cookies, httponly=True, samesite="strict")
+        response.headers.setdefault("cache-control", "no-store")
+        return response
+
+    @app.exception_handler(NotSignedIn)
+    async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": "sign in first"}, status_code=401)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        response = RedirectResponse(f"/signin?next={_quote(target)}", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": str(exc)}, status_code=403)
+        return deps.render(request, "message.html", status=403, title="Not for your role",
+                           text=f"This page is for {exc}.")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith("/api/") or exc.status_code not in (404, 405):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        title = "Not found" if exc.status_code == 404 else "Not allowed"
+        text = str(exc.detail) if exc.status_code == 404 and exc.detail != "Not Found" else "There is no such page."
+        return deps.render(request, "message.html", status=exc.status_code, title=title, text=text)
+
+    app.include_router(_public_router())
+    for router in (dashboard.router, queue_page.router, case.router, admin.router, api.router):
+        app.include_router(router)
+    # The annual report (triage/report), for managers and admins.
+    reports = report_router(engine, policy, tz=zone, today=lambda: now().astimezone(zone).date())
+    for router, role in [(reports, "manager"), *officer_routers]:
+        needed = {"officer": deps.officer, "manager": deps.manager, "admin": deps.admin}[role]
+        app.include_router(router, dependencies=[Depends(needed)])
+    for router in public_routers:
+        app.include_router(router)
+    return app
+
+
+def _quote(path: str) -> str:
+    from urllib.parse import quote
+
+    return quote(path, safe="")
+
+
+def _safe_next(target: str) -> str:
+    """Only a path on this site (never `//evil.example` or a full URL)."""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _set_session(response: Response, w: deps.Web, who: Officer) -> None:
+    response.set_cookie(SESSION_COOKIE, w.sessions.issue(who), max_age=w.sessions.idle_seconds, path="/",
+                        secure=w.secure_cookies, httponly=True, samesite="strict")
+
+
+def _public_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/healthz", tags=["health"])
+    def health(request: Request) -> JSONResponse:
+        """200 when the database answers, 503 when it does not (so a load balancer can tell)."""
+        try:
+            with deps.web(request).engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError:
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    @router.get("/static/heard.css", include_in_schema=False)
+    def stylesheet() -> FileResponse:
+        return FileResponse(STATIC / "heard.css", media_type="text/css")
+
+    @router.get("/static/heard.js", include_in_schema=False)
+    def script() -> FileResponse:
+        return FileResponse(STATIC / "heard.js", media_type="text/javascript")
+
+    @router.get("/signin", include_in_schema=False)
+    def signin_page(request: Request, next: str = "/") -> Response:
+        return deps.render(request, "signin.html", next=_safe_next(next), error="", name="")
+
+    @router.post("/signin", include_in_schema=False)
+    def signin(request: Request, name: str = Form(""), password: str = Form(""), next: str = Form("/"),
+               session: Session = deps.DB) -> Response:
+        w = deps.web(request)
+        address = request.client.host if request.client else "?"
+        wait = w.limiter.retry_after(name, address)
+        if wait:
+            minutes = -(-wait // 60)
+            return deps.render(request, "signin.html", status=429, next=_safe_next(next), name=name,
+                               error=f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes > 1 else ''}.")
+        who = session.exec(select(Officer).where(Officer.name == name.strip())).first()
+        if not check_password(who, password):
+            w.limiter.failed(name, address)
+            return deps.render(request, "signin.html", status=401, next=_safe_next(next), name=name,
+                               error="That name and password do not match an active officer.")
+        assert who is not None
+        w.limiter.succeeded(name)
+        session.add(AuditEvent(at=w.now(), actor=who.name, officer_id=who.id, action="signed_in", detail={"address": address}))
+        response = RedirectResponse(_safe_next(next), status_code=303)
+        _set_session(response, w, who)
+        return response
+
+    @router.post("/signout", include_in_schema=False)
+    def signout(request: Request) -> Response:
+        request.state.signed_out = True
+        response = RedirectResponse("/signin", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    return router

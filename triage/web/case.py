@@ -1,0 +1,286 @@
+"""The case page — the whole story in order, triage and its history, deadlines, advocacy,
+what was sent and whether it arrived, notes and the audit trail — and every action on it.
+
+Each view is audited ("viewed"); each action is a form that posts here, calls
+`casework`/`review`, and comes back to the page (303) or shows the refusal with what the
+officer typed still in the form.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session, select
+
+from models import Advocacy, Attachment, AuditEvent, Case, Deadline, Message, Officer, OutboxItem, StageRecord, TrainingLabel
+from models.enums import Kind, OfficerRole, Outcome, Reason, Role, Stage
+from triage.intake import REFERENCE
+from triage.web import casework, deps
+from triage.web.auth import at_least
+from triage.web.casework import Actor, Refused
+from triage.web.queue import days_left, triage_options
+from triage.web.review import Verdict, confirm_triage, reply
+
+router = APIRouter()
+
+DONE = {
+    "triage": "Triage saved.", "assign": "Assignment saved.", "convert": "Converted.", "merge": "Merged.",
+    "extend": "Deadline extended.", "extension_requested": "Extension requested: a manager will decide.",
+    "respond": "Stage response recorded.", "escalate": "Escalated.", "remedies": "ADR, compensation and learning saved.",
+    "reply": "Reply queued to send.", "referral": "Safeguarding referral recorded.", "note": "Note added.",
+    "close": "Case closed.", "reopen": "Case reopened.",
+}
+
+
+class CaseNotFound(HTTPException):
+    def __init__(self, reference: str) -> None:
+        super().__init__(status_code=404, detail=f"there is no case {reference}")
+
+
+def find_case(session: Session, reference: str) -> Case:
+    reference = reference.strip().upper()
+    if not REFERENCE.fullmatch(reference):
+        raise CaseNotFound(reference[:40])
+    case = session.exec(select(Case).where(Case.reference == reference)).first()
+    if case is None:
+        raise CaseNotFound(reference)
+    return case
+
+
+@dataclass
+class StoryItem:
+    at: Any
+    what: str  # "in", "out", "event"
+    message: Message | None = None
+    outbox: OutboxItem | None = None
+    event: AuditEvent | None = None
+    attachments: list[Attachment] | None = None
+
+
+def story(session: Session, case: Case) -> list[StoryItem]:
+    """Messages in and out and what officers did, in time order, across channels."""
+    items: list[StoryItem] = []
+    messages = list(session.exec(select(Message).where(Message.case_id == case.id)))
+    files: dict[int, list[Attachment]] = {}
+    if messages:
+        for a in session.exec(select(Attachment).where(Attachment.message_id.in_([m.id for m in messages]))):
+            files.setdefault(a.message_id, []).append(a)
+    for m in messages:
+        items.append(StoryItem(m.received_at, "in" if m.direction.value == "inbound" else "out", message=m, attachments=files.get(m.id, [])))
+    for o in session.exec(select(OutboxItem).where(OutboxItem.case_id == case.id)):
+        items.append(StoryItem(o.sent_at or o.created_at, "out", outbox=o))
+    for e in session.exec(select(AuditEvent).where(AuditEvent.case_id == case.id, AuditEvent.action != "viewed")):
+        items.append(StoryItem(e.at, "event", event=e))
+    items.sort(key=lambda i: i.at)
+    return items
+
+
+def case_context(session: Session, case: Case, w: deps.Web, who: Officer) -> dict[str, Any]:
+    deadlines = list(session.exec(select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.due_on, Deadline.id)))
+    officers, teams = casework.officers_and_teams(session)
+    names = {o.id: o.name for o in session.exec(select(Officer))}
+    audit_rows = list(session.exec(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(500)))
+    merged_from = list(session.exec(select(Case.reference).where(Case.merged_into_id == case.id)))
+    return {
+        "case": case, "story": story(session, case), "deadlines": deadlines,
+        "days_left": {d.id: days_left(w.clock.calendar, w.today, d.due_on) for d in deadlines},
+        "stage_records": list(session.exec(select(StageRecord).where(StageRecord.case_id == case.id).order_by(StageRecord.started_on))),
+        "advocacy": list(session.exec(select(Advocacy).where(Advocacy.case_id == case.id))),
+        "labels": list(session.exec(select(TrainingLabel).where(TrainingLabel.case_id == case.id).order_by(TrainingLabel.created_at))),
+        "notes": [e for e in reversed(audit_rows) if e.action == "note"],
+        "extension_requests": [e for e in audit_rows if e.action == "extension_requested"],
+        "audit": audit_rows if at_least(who, OfficerRole.manager) else [],
+        "officers": officers, "teams": teams, "names": names, "merged_from": merged_from,
+        "team_name": next((t.name for t in teams if t.id == case.team_id), ""),
+        "outcomes": list(Outcome), "once": secrets.token_hex(12),
+        "merged_into": session.get(Case, case.merged_into_id).reference if case.merged_into_id else "",
+        **triage_options(),
+    }
+
+
+@router.get("/cases/{reference}", include_in_schema=False)
+def case_page(request: Request, reference: str, done: str = "", actor: Actor = Depends(deps.actor),
+              session: Session = deps.DB) -> Response:
+    case = find_case(session, reference)
+    casework.audit(session, actor, case, "viewed")
+    session.flush()
+    return deps.render(request, "case.html", done=DONE.get(done, ""), error="", form={},
+                       **case_context(session, case, deps.web(request), actor.officer))
+
+
+@router.get("/cases/{reference}/messages/{message_id}/raw", include_in_schema=False)
+def raw_message(reference: str, message_id: int, actor: Actor = Depends(deps.actor), session: Session = deps.DB) -> Response:
+    """The email exactly as received, as a download (never shown in the browser)."""
+    case = find_case(session, reference)
+    message = session.get(Message, message_id)
+    if message is None or message.case_id != case.id or message.raw_bytes is None:
+        raise HTTPException(404, "no raw email for that message")
+    casework.audit(session, actor, case, "downloaded_raw", message_id=message_id)
+    return Response(message.raw_bytes, media_type="application/octet-stream", headers={
+        "content-disposition": f'attachment; filename="{case.reference}-{message_id}.eml"'})
+
+
+def _redirect(case: Case, done: str) -> Response:
+    return RedirectResponse(f"/cases/{case.reference}?done={done}#top", status_code=303)
+
+
+def _refused(request: Request, session: Session, case: Case, actor: Actor, error: str, form: dict[str, Any]) -> Response:
+    session.rollback()
+    case = find_case(session, case.reference)
+    return deps.render(request, "case.html", status=400, done="", error=error, form=form,
+                       **case_context(session, case, deps.web(request), actor.officer))
+
+
+def _act(request: Request, session: Session, reference: str, actor: Actor, done: str, form: dict[str, Any], work) -> Response:  # type: ignore[no-untyped-def]
+    case = find_case(session, reference)
+    try:
+        result = work(case)
+    except Refused as exc:
+        return _refused(request, session, case, actor, str(exc), form)
+    except ValueError as exc:
+        return _refused(request, session, case, actor, f"that value is not allowed: {exc}", form)
+    return _redirect(case, result if isinstance(result, str) and result in DONE else done)
+
+
+def _day(value: str, today: date) -> date:
+    if not value.strip():
+        return today
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise Refused(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+@router.post("/cases/{reference}/triage", include_in_schema=False)
+async def triage_action(request: Request, reference: str, actor: Actor = Depends(deps.actor), session: Session = deps.DB) -> Response:
+    form = await request.form()
+    data = {"kind": form.get("kind", ""), "role": form.get("role", ""), "primary_reason": form.get("primary_reason", ""),
+            "reasons": form.getlist("reasons"), "safeguarding": form.get("safeguarding", "")}
+
+    def work(case: Case) -> None:
+        verdict = Verdict(Kind(data["kind"]) if data["kind"] else None, [Reason(r) for r in data["reasons"]],
+                          Reason(data["primary_reason"]) if data["primary_reason"] else None,
+                          Role(data["role"]) if data["role"] else None, data["safeguarding"] == "1")
+        confirm_triage(session, case, deps.web(request).clock, actor, verdict)
+
+    return _act(request, session, reference, actor, "triage", data, work)
+
+
+@router.post("/cases/{reference}/assign", include_in_schema=False)
+def assign_action(request: Request, reference: str, owner: str = Form(""), team: str = Form(""),
+                  actor: Actor = Depends(deps.actor), session: Session = deps.DB) -> Response:
+    def work(case: Case) -> None:
+        casework.assign(session, case, actor, owner_id=int(owner) if owner else None, team_id=int(team) if team else None)
+
+    return _act(request, session, reference, actor, "assign", {"owner": owner, "team": team}, work)
+
+
+@router.post("/cases/{reference}/convert", include_in_schema=False)
+def convert_action(request: Request, reference: str, to: str = Form(...), actor: Actor = Depends(deps.actor),
+                   session: Session = deps.DB) -> Response:
+    return _act(request, session, reference, actor, "convert", {"to": to},
+                lambda case: casework.convert(session, case, deps.web(request).clock, actor, Kind(to)) and None)
+
+
+@router.post("/cases/{reference}/merge", include_in_schema=False)
+def merge_action(request: Request, reference: str, other: str = Form(""), actor: Actor = Depends(deps.actor),
+                 session: Session = deps.DB) -> Response:
+    def work(case: Case) -> None:
+        ref = other.strip().upper()
+        found = session.exec(select(Case).where(Case.reference == ref)).first() if REFERENCE.fullmatch(ref) else None
+        if found is None:
+            raise Refused(f"there is no case {other.strip()[:40]!r} to merge in")
+        casework.merge(session, case, found, actor)
+
+    return _act(request, session, reference, actor, "merge", {"other": other}, work)
+
+
+@router.post("/cases/{reference}/extend", include_in_schema=False)
+def extend_action(request: Request, reference: str, reason: str = Form(""), actor: Actor = Depends(deps.actor),
+                  session: Session = deps.DB) -> Response:
+    """Managers extend; an officer's extension is a request for a manager to approve."""
+    def work(case: Case) -> str:
+        if at_least(actor.officer, OfficerRole.manager):
+            casework.extend(session, case, deps.web(request).clock, actor, reason)
+            return "extend"
+        casework.request_extension(session, case, actor, reason)
+        return "extension_requested"
+
+    return _act(request, session, reference, actor, "extend", {"reason": reason}, work)
+
+
+@router.post("/cases/{reference}/respond", include_in_schema=False)
+def respond_action(request: Request, reference: str, outcome: str = Form(""), on: str = Form(""), note: str = Form(""),
+                   actor: Actor = Depends(deps.actor), session: Session = deps.DB) -> Response:
+    def work(case: Case) -> None:
+        if not outcome:
+            raise Refused("choose the outcome")
+        casework.record_response(session, case, deps.web(request).clock, actor, outcome=Outcome(outcome),
+                                 on=_day(on, actor.today), note=note)
+
+    return _act(request, session, reference, actor, "respond", {"outcome": outcome, "on": on, "note": note}, work)
+
+
+@router.post("/cases/{reference}/escalate", include_in_schema=False)
+def escalate_action(request: Request, reference: str, to: str = Form(""), on: str = Form(""),
+                    actor: Actor = Depends(deps.actor), session: Session = deps.DB) -> Response:
+    def work(case: Case) -> None:
+        casework.escalate(session, case, deps.web(request).clock, actor, to=Stage(to), requested_on=_day(on, actor.today))
+
+    return _act(request, session, reference, actor, "escalate", {"to": to, "on": on}, work)
+
+
+@router.post("/cases/{reference}/remedies", include_in_schema=False)
+def remedies_action(request: Request, reference: str, adr: str = Form(""), adr_note: str = Form(""),
+                    compensation: str = Form(""), learning: str = Form(""), actor: Actor = Depends(deps.actor),
+                    session: Session = deps.DB) -> Response:
+    def work(case: Case) -> None:
+        raw = compensation.strip().lstrip("£").replace(",", "") or "0"
+        try:
+            pence = round(float(raw) * 100)
+        except ValueError:
+            raise Refused(f"compensation {compensation.strip()[:20]!r} is not an amount in pounds, like 150 or 150.00") from None
+        casework.record_remedies(session, case, actor, adr=adr == "1", adr_note=adr_note, compensation_pence=pence, learning=learning)
+
+    form = {"adr": adr, "adr_note": adr_note, "compensation": compensation, "learning": learning}
+    return _act(request, session, reference, actor, "remedies", form, work)
+
+
+@router.post("/cases/{reference}/reply", include_in_schema=False)
+def reply_action(request: Request, reference: str, body: str = Form(""), once: str = Form(""),
+                 actor: Actor = Depends(deps.actor), session: Session = deps.DB) -> Response:
+    return _act(request, session, reference, actor, "reply", {"body": body},
+                lambda case: reply(session, case, actor, body=body, once=once) and None)
+
+
+@router.post("/cases/{reference}/referral", include_in_schema=False)
+def referral_action(request: Request, reference: str, note: str = Form(""), actor: Actor = Depends(deps.actor),
+                    session: Session = deps.DB) -> Response:
+    return _act(request, session, reference, actor, "referral", {"referral_note": note},
+                lambda case: casework.record_referral(session, case, actor, note))
+
+
+@router.post("/cases/{reference}/note", include_in_schema=False)
+def note_action(request: Request, reference: str, text: str = Form(""), actor: Actor = Depends(deps.actor),
+                session: Session = deps.DB) -> Response:
+    return _act(request, session, reference, actor, "note", {"note": text},
+                lambda case: casework.add_note(session, case, actor, text))
+
+
+@router.post("/cases/{reference}/close", include_in_schema=False)
+def close_action(request: Request, reference: str, why: str = Form(""), actor: Actor = Depends(deps.actor),
+                 session: Session = deps.DB) -> Response:
+    return _act(request, session, reference, actor, "close", {"why": why},
+                lambda case: casework.close(session, case, actor, why))
+
+
+@router.post("/cases/{reference}/reopen", include_in_schema=False)
+def reopen_action(request: Request, reference: str, actor: Actor = Depends(deps.actor), session: Session = deps.DB) -> Response:
+    return _act(request, session, reference, actor, "reopen", {},
+                lambda case: casework.reopen(session, case, deps.web(request).clock, actor))
+
