@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from models import Officer
+from models.db import session_scope
 from models.enums import OfficerRole
 from scheduler.clock import Clock, day_label
 from scheduler.policy import Policy
@@ -68,13 +69,8 @@ def web(request: Request) -> Web:
 
 def db(request: Request) -> Iterator[Session]:
     """One session per request: committed when the route succeeds, rolled back otherwise."""
-    with Session(web(request).engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with session_scope(web(request).engine) as session:
+        yield session
 
 
 def _before_the_response(dependency):  # type: ignore[no-untyped-def]
