@@ -80,12 +80,13 @@ def cli() -> None:
 @click.option(
     "--only",
     multiple=True,
-    type=click.Choice(["email", "web", "scheduler"]),
+    type=click.Choice(["email", "web", "scheduler", "telegram", "webchat"]),
     help="Start only this part (repeatable). Default: every part.",
 )
 @pass_context
 def serve(ctx: Context, only: tuple[str, ...]) -> None:
-    """Run Heard: the SMTP intake, the web app and the scheduler, until Ctrl-C or SIGTERM."""
+    """Run Heard until Ctrl-C or SIGTERM: the SMTP intake, the web app (with the web chat), the
+    scheduler, and the Telegram bot when HEARD_TELEGRAM_TOKEN is set."""
     from heard.serve import CannotStart, run
     from models.migrate import current, head
 

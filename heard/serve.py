@@ -24,10 +24,11 @@ from models.db import make_engine
 from scheduler.clock import Clock
 from scheduler.policy import Policy
 from scheduler.runner import SweepClock
+from triage.suggest import suggest_with_classifier
 
 log = logging.getLogger("heard")
 
-PARTS = ("email", "web", "scheduler")
+PARTS = ("email", "web", "scheduler", "telegram", "webchat")
 
 
 class CannotStart(Exception):
@@ -70,8 +71,12 @@ def _web(settings: Settings, engine: Engine, policy: Policy) -> Part:
 
     secret = settings.secret_key.get_secret_value() or load_or_create_secret(Path("var") / "secret_key")
     first_password = first_admin(engine)
-    app = create_app(engine, policy, secret_key=secret, zone=settings.zone,
-                     idle_minutes=settings.session_idle_minutes, secure_cookies=settings.web_secure_cookies)
+    from bots.webchat import webchat_router  # composed here: triage must not import bots
+
+    chat = webchat_router(engine, policy, zone=settings.zone, classify=suggest_with_classifier(),
+                          pause_seconds=settings.chat_pause_seconds, secure_cookies=settings.web_secure_cookies)
+    app = create_app(engine, policy, secret_key=secret, zone=settings.zone, idle_minutes=settings.session_idle_minutes,
+                     secure_cookies=settings.web_secure_cookies, public_routers=[chat])
     server = _QuietServer(uvicorn.Config(app, log_level="warning", lifespan="on"))
     task: asyncio.Task[None] | None = None
 
@@ -147,7 +152,38 @@ def _scheduler(settings: Settings, engine: Engine, policy: Policy) -> Part:
     return Part("scheduler", f"sweeping every {settings.sweep_interval_seconds} s", start, clock.stop)
 
 
-BUILDERS = {"email": _email, "web": _web, "scheduler": _scheduler}
+def _telegram(settings: Settings, engine: Engine, policy: Policy) -> Part | None:
+    """The Telegram bot, only when a token is set."""
+    token = settings.telegram_token.get_secret_value()
+    if not token:
+        return None
+    from bots.telegram.service import TelegramConfig, TelegramService
+
+    try:
+        config = TelegramConfig(
+            token=token, api_base=settings.telegram_api_base, mode=settings.telegram_mode,
+            webhook_url=settings.telegram_webhook_url, webhook_secret=settings.telegram_webhook_secret.get_secret_value(),
+            webhook_host=settings.telegram_webhook_host, webhook_port=settings.telegram_webhook_port,
+            pause_seconds=settings.chat_pause_seconds, attachment_max_bytes=settings.attachment_max_bytes)
+    except ValueError as exc:
+        raise CannotStart(str(exc)) from None
+    service = TelegramService(engine, policy, settings.zone, config, classify=suggest_with_classifier())
+    return Part("telegram bot", service.where, service.start, service.stop)
+
+
+def _webchat(settings: Settings, engine: Engine, policy: Policy) -> Part:
+    """Web chat delivery of officers' and scheduler messages, and closing paused stories."""
+    from bots.webchat.service import WebChatService
+
+    service = WebChatService(engine, policy, settings.zone, classify=suggest_with_classifier(),
+                             pause_seconds=settings.chat_pause_seconds)
+    url = f"http://{settings.web_host}:{settings.web_port}/chat"
+    return Part("web chat", f"{url}  (replies delivered every 2 s)", service.start, service.stop)
+
+
+BUILDERS: dict[str, Callable[[Settings, Engine, Policy], Part | None]] = {
+    "email": _email, "web": _web, "scheduler": _scheduler, "telegram": _telegram, "webchat": _webchat,
+}
 
 
 async def run(
@@ -158,7 +194,7 @@ async def run(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping.set)
 
-    parts = [BUILDERS[name](settings, engine, policy) for name in (only or PARTS)]
+    parts = [part for name in (only or PARTS) if (part := BUILDERS[name](settings, engine, policy)) is not None]
     started: list[Part] = []
     try:
         for part in parts:

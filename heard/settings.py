@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -85,6 +85,19 @@ class Settings(BaseSettings):
     )
     telegram_api_base: str = Field(
         "https://api.telegram.org", description="Bot API base URL (for a local Bot API server)."
+    )
+    telegram_mode: Literal["polling", "webhook"] = Field(
+        "polling", description="How the Telegram bot gets updates: long polling, or a webhook Telegram posts to."
+    )
+    telegram_webhook_url: str = Field("", description="Public https:// URL Telegram posts updates to (webhook mode).")
+    telegram_webhook_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token (webhook mode): 16–256 of A–Z a–z 0–9 _ -.",
+    )
+    telegram_webhook_host: str = Field("127.0.0.1", description="Address the Telegram webhook listens on (webhook mode).")
+    telegram_webhook_port: int = Field(8081, ge=1, le=65535, description="Port the Telegram webhook listens on (webhook mode).")
+    chat_pause_seconds: int = Field(
+        120, ge=5, description="A pause this long closes a story told in a chat, as \"That's everything\" would."
     )
     relay_host: str = Field("", description="Outbound mail relay host; empty keeps mail in the outbox.")
     relay_port: int = Field(587, ge=1, le=65535, description="Outbound mail relay port.")

@@ -167,13 +167,44 @@ DEMO: list[dict[str, object]] = [
 ]
 
 
+DEMO_CHATS = [
+    ["hi im 14", "my social worker cancelled my contact with my little brother again and nobody told me why 😢"],
+    ["i left care last year and my setting up home allowance still hasnt come", "the landlord wants the deposit by friday"],
+    ["i just want to say thank you to Priya my PA", "she helped me get my passport sorted and came to my college interview"],
+]
+
+
+def _demo_web_chats(url: str) -> int:
+    """Each chat is its own phone: its messages, then "That's everything", carrying its cookie by hand
+    (the cookie is Secure, which a script talking plain http to 127.0.0.1 would otherwise drop)."""
+    import secrets
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    origin = url.rsplit("/chat", 1)[0]
+    told = 0
+    for lines in DEMO_CHATS:
+        cookie = ""
+        try:
+            for form in [*({"text": line} for line in lines), {"button": "done"}]:
+                body = urllib.parse.urlencode({**form, "once": secrets.token_hex(8)}).encode()
+                headers = {"accept": "application/json", "origin": origin, **({"cookie": cookie} if cookie else {})}
+                with urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers), timeout=30) as reply:
+                    cookie = cookie or (reply.headers.get("set-cookie") or "").split(";", 1)[0]
+            told += 1
+        except (urllib.error.URLError, OSError) as exc:
+            raise click.ClickException(f"cannot reach the web chat at {url} ({exc}): start Heard first with `make run`") from None
+    return told
+
+
 @click.command()
 @click.option("--wait", type=click.FloatRange(0), default=20, show_default=True, help="Seconds to wait for the cases to open.")
 def demo(wait: float) -> None:
     """Send a dozen realistic representations to the running SMTP intake, so the queue has work.
 
-    Start Heard first (`make run` or `heard serve`) in another terminal. Web chat examples
-    will join when the web chat exists.
+    Start Heard first (`make run` or `heard serve`) in another terminal. Three young people
+    also tell their story through the running web chat, as a phone would.
     """
     ctx = _ctx()
     settings = ctx.settings
@@ -208,6 +239,8 @@ def demo(wait: float) -> None:
             f"cannot reach the SMTP intake at {settings.smtp_host}:{settings.smtp_port} ({exc}): start Heard first with `make run`"
         ) from None
     click.echo(f"sent {len(ids)} emails to {to} via {settings.smtp_host}:{settings.smtp_port}")
+    chats = _demo_web_chats(f"http://{settings.web_host}:{settings.web_port}/chat")
+    click.echo(f"told {chats} stories through the web chat at http://{settings.web_host}:{settings.web_port}/chat")
     deadline = time.monotonic() + wait
     refs: list[str] = []
     while time.monotonic() < deadline:

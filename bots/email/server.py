@@ -54,7 +54,7 @@ class IntakeHandler:
         addresses: list[str],
         on_stored: Callable[[int], None],
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
-        lock_patience: float = 10.0,
+        lock_patience: float = 60.0,  # RFC 5321 gives a server 10 minutes to answer the final dot
     ) -> None:
         self.engine = engine
         self.lock_patience = lock_patience
@@ -125,15 +125,14 @@ class IntakeHandler:
         SQLite's own busy handler sleeps in steps of up to 100 ms; a 1 ms retry keeps the
         time to 250 short. After `lock_patience` seconds the sender is told to try later.
         """
-        waited = 0.0
+        give_up = time.monotonic() + self.lock_patience
         while True:
             try:
                 return self._insert_batch(rows)
             except sa.exc.OperationalError as exc:
-                if "locked" not in str(exc).lower() or waited >= self.lock_patience:
+                if "locked" not in str(exc).lower() or time.monotonic() >= give_up:
                     raise
                 time.sleep(0.001)
-                waited += 0.001
 
     def _insert_batch(self, rows: list[dict]) -> list[tuple[int, bool]]:
         """One transaction for the batch; a key seen before (or earlier in the batch) is a repeat."""

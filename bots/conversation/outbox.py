@@ -1,0 +1,166 @@
+"""Outbox delivery for the chat channels (Telegram and web chat), the same shape as the mail sender.
+
+1. Claim: each due item is taken with a conditional UPDATE (pending → sending), so two
+   senders never send it twice.
+2. Deliver on the item's channel. A person marked unreachable (they blocked the bot) is not
+   sent to: the item is `suppressed`.
+3. Sent: the item is marked sent and what was sent is recorded as an outbound `Message` on
+   the case (for web chat, that record *is* the delivery: the chat page shows it).
+   Failed: a temporary failure backs off and retries; a permanent one (or too many tries)
+   marks the item failed for officers to see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from models import ChannelIdentity, Contact, Message, OutboxItem
+from models.enums import Channel, Direction, MessageState, OutboxStatus
+
+log = logging.getLogger("heard.outbox")
+
+BACKOFF = [timedelta(seconds=s) for s in (10, 60, 300, 900, 3600, 10800, 21600)]
+MAX_ATTEMPTS = len(BACKOFF) + 1
+
+
+def buttons_of(item: OutboxItem) -> list[dict[str, str]]:
+    """An outbox item's buttons as [{"label", "value"}]; `text`/`data` (Telegram's words) are read too.
+    A value is what the conversation understands when it is pressed, e.g. "advocate:yes"."""
+    found = []
+    for b in item.buttons or []:
+        label = str(b.get("label") or b.get("text") or "")
+        value = str(b.get("value") or b.get("data") or b.get("callback_data") or "")
+        if label and value:
+            found.append({"label": label, "value": value[:64]})
+    return found
+
+
+class DeliveryFailed(Exception):
+    """Delivery did not happen. `permanent` stops retries; `retry_after` (seconds) overrides the backoff."""
+
+    def __init__(self, why: str, *, permanent: bool = False, retry_after: float | None = None,
+                 unreachable: bool = False) -> None:
+        super().__init__(why)
+        self.permanent, self.retry_after, self.unreachable = permanent, retry_after, unreachable
+
+
+Deliver = Callable[[OutboxItem], Awaitable[str]]  # returns the channel's id for what was sent ("" if none)
+
+
+class ChatSender:
+    def __init__(self, engine: Engine, channel: Channel, deliver: Deliver,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 on_unreachable: Callable[[OutboxItem, str], None] | None = None) -> None:
+        self.engine, self.channel, self.deliver, self.now = engine, channel, deliver, now
+        self.on_unreachable = on_unreachable
+
+    def claim(self, limit: int = 50) -> list[OutboxItem]:
+        now = self.now()
+        claimed: list[OutboxItem] = []
+        with Session(self.engine, expire_on_commit=False) as session:
+            due = session.exec(
+                select(OutboxItem.id).where(OutboxItem.channel == self.channel, OutboxItem.status == OutboxStatus.pending,
+                                            OutboxItem.next_attempt_at <= now).order_by(OutboxItem.next_attempt_at).limit(limit)
+            ).all()
+            for item_id in due:
+                taken = session.execute(
+                    sa.update(OutboxItem).where(OutboxItem.id == item_id, OutboxItem.status == OutboxStatus.pending)
+                    .values(status=OutboxStatus.sending, attempts=OutboxItem.attempts + 1)
+                ).rowcount
+                if taken:
+                    claimed.append(session.get_one(OutboxItem, item_id))
+            session.commit()
+        return claimed
+
+    async def send_due(self) -> int:
+        sent = 0
+        for item in await asyncio.to_thread(self.claim):
+            if await asyncio.to_thread(self._unreachable, item):
+                await asyncio.to_thread(self._finish, item, OutboxStatus.suppressed, "the person is unreachable on this channel")
+                continue
+            try:
+                provider_id = await self.deliver(item)
+            except DeliveryFailed as exc:
+                if exc.unreachable and self.on_unreachable:
+                    await asyncio.to_thread(self.on_unreachable, item, str(exc))
+                await asyncio.to_thread(self._failed, item, str(exc), exc.permanent, exc.retry_after)
+                continue
+            except Exception as exc:  # an unexpected failure is retried, never lost
+                log.exception("delivering outbox item %s failed", item.id)
+                await asyncio.to_thread(self._failed, item, f"{type(exc).__name__}: {exc}", False, None)
+                continue
+            await asyncio.to_thread(self._sent, item, provider_id)
+            sent += 1
+        return sent
+
+    def _unreachable(self, item: OutboxItem) -> bool:
+        with Session(self.engine) as session:
+            contact = self._contact(session, item)
+            return bool(contact and contact.unreachable)
+
+    def _contact(self, session: Session, item: OutboxItem) -> Contact | None:
+        if item.contact_id:
+            return session.get(Contact, item.contact_id)
+        identity = session.exec(select(ChannelIdentity).where(ChannelIdentity.channel == self.channel,
+                                                              ChannelIdentity.address == item.recipient)).first()
+        return session.get(Contact, identity.contact_id) if identity else None
+
+    def _sent(self, item: OutboxItem, provider_id: str) -> None:
+        now = self.now()
+        with Session(self.engine) as session:
+            row = session.get_one(OutboxItem, item.id)
+            row.status, row.sent_at, row.last_error = OutboxStatus.sent, now, ""
+            row.provider_message_id = provider_id or row.provider_message_id
+            contact = self._contact(session, item)
+            session.add(Message(
+                dedupe_key=f"outbox:{item.id}", channel=self.channel, direction=Direction.outbound,
+                state=MessageState.processed, case_id=item.case_id, contact_id=contact.id if contact else None,
+                external_id=provider_id, sender="heard", subject=item.subject, text=item.body, clean_text=item.body,
+                headers={"to": item.recipient, "purpose": item.purpose, "buttons": buttons_of(item)},
+                received_at=now, processed_at=now,
+            ))
+            session.commit()
+
+    def _finish(self, item: OutboxItem, status: OutboxStatus, why: str) -> None:
+        with Session(self.engine) as session:
+            row = session.get_one(OutboxItem, item.id)
+            row.status, row.last_error = status, why
+            session.commit()
+
+    def _failed(self, item: OutboxItem, error: str, permanent: bool, retry_after: float | None) -> None:
+        with Session(self.engine) as session:
+            row = session.get_one(OutboxItem, item.id)
+            row.last_error = error[:2000]
+            if permanent or row.attempts >= MAX_ATTEMPTS:
+                row.status = OutboxStatus.failed
+            else:
+                row.status = OutboxStatus.pending
+                wait = timedelta(seconds=retry_after) if retry_after else BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
+                row.next_attempt_at = self.now() + wait
+            session.commit()
+        log.warning("sending %s outbox item %s failed (%s): %s", self.channel.value, item.id,
+                    "permanently" if permanent else "will retry", error)
+
+    def release_stale(self) -> int:
+        """Items left `sending` by a killed process go back to `pending`."""
+        with self.engine.begin() as conn:
+            return conn.execute(
+                sa.update(OutboxItem).where(OutboxItem.status == OutboxStatus.sending, OutboxItem.channel == self.channel)
+                .values(status=OutboxStatus.pending)
+            ).rowcount
+
+    async def run(self, interval: float = 2.0) -> None:
+        await asyncio.to_thread(self.release_stale)
+        while True:
+            try:
+                await self.send_due()
+            except Exception:
+                log.exception("the %s outbox sender failed a round; trying again", self.channel.value)
+            await asyncio.sleep(interval)

@@ -1,0 +1,253 @@
+"""Web chat for young people without Telegram: one accessible page, the same conversation.
+
+No account and no third-party scripts; it works without JavaScript (a form that posts and
+comes back) and, with our own small script, updates in place and shows officers' replies as
+they arrive. The chat's session is a random token in a cookie; the database holds only its
+hash, so a copy of the database cannot be used to read someone's chat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import hashlib
+import secrets
+import threading
+import weakref
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import jinja2
+import sqlalchemy as sa
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bots.conversation import Conversation, Reply, wording
+from bots.conversation import state as chat_state
+from bots.conversation import turn as turns
+from bots.conversation.dialogue import Button
+from models import ChannelIdentity, Message
+from models.enums import Channel, Direction
+from scheduler.clock import Clock
+from scheduler.policy import Policy
+from triage.intake import Classify
+
+HERE = Path(__file__).parent
+COOKIE = "heard_chat"
+MAX_TEXT = 20_000  # longer is refused with a clear message, never cut short
+SHOWN = 200  # the most messages a page shows
+COMMANDS = {"help", "status", "privacy", "new"}
+COMMAND_LABELS = {"command:status": "Where are we?", "command:new": wording.NEW,
+                  "command:privacy": "What happens to what I write", "command:help": "Help"}
+START = (Reply(wording.GREETING), Reply(wording.PRIVACY_SHORT), Reply(wording.ASK_STORY, (Button(wording.DONE, "done"),)))
+HEADERS = {
+    "content-security-policy": "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "cache-control": "no-store", "referrer-policy": "no-referrer", "x-content-type-options": "nosniff",
+}
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def address_of(token: str) -> str:
+    """The chat's address in the database: a hash of the cookie, never the cookie itself."""
+    return "wc-" + hashlib.sha256(token.encode()).hexdigest()[:40]
+
+
+class WebChat:
+    """The web chat's parts: the conversation, the database, per-chat order, the page."""
+
+    def __init__(self, engine: Engine, conversation: Conversation, now: Callable[[], datetime]) -> None:
+        self.engine, self.conversation, self.now = engine, conversation, now
+        self._locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
+        self._guard = threading.Lock()
+        # One writer at a time: SQLite has a single writer whose busy wait sleeps, so queueing
+        # here is much faster than letting request threads collide in the database.
+        single_writer = engine.dialect.name == "sqlite"
+        self._writing: Any = threading.Lock() if single_writer else contextlib.nullcontext()
+        # The chat's database work runs on threads of its own (one for SQLite, a few for
+        # PostgreSQL): requests queue there instead of forty request threads contending for the
+        # interpreter and the database at once.
+        self.database = ThreadPoolExecutor(1 if single_writer else 4, thread_name_prefix="heard-webchat-db")
+
+        self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+                                      trim_blocks=True, lstrip_blocks=True)
+
+    async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.database, functools.partial(fn, *args, **kwargs))
+
+    def lock(self, address: str) -> threading.Lock:
+        with self._guard:
+            found = self._locks.get(address)
+            if found is None:
+                found = self._locks[address] = threading.Lock()
+            return found
+
+    def key(self, address: str) -> str:
+        return f"webchat:{address}"
+
+    def send(self, address: str, fresh: bool, *, text: str, button: str, once: str) -> None:
+        """Raw first, then one turn of the conversation — for words, a button or a command."""
+        now = self.now()
+        with self.lock(address), self._writing:
+            if fresh:  # what the page showed before the first post is kept as said
+                turns.turn(self.engine, self.key(address), Channel.webchat, address, now,
+                           lambda s, chat: self.conversation.command(s, chat, "start", now))
+            label = (COMMAND_LABELS.get(button) or self._label(address, button)) if button else ""
+            stored = turns.store(
+                self.engine, dedupe_key=f"webchat:post:{address}:{once}", channel=Channel.webchat, address=address,
+                now=now, text=label or text, raw_json={"text": text, "button": button, "once": once},
+                external_id=f"webchat:{address}:{once}", headers={"button": button} if button else {},
+            )
+            if not stored.fresh:
+                return  # the same form sent twice
+            command = button.removeprefix("command:") if button.startswith("command:") else ""
+            if command in COMMANDS:
+                act = lambda s, chat: self.conversation.command(s, chat, command, now)  # noqa: E731
+            elif button:
+                act = lambda s, chat: self.conversation.press(s, chat, button, now)  # noqa: E731
+            else:
+                def act(s: Session, chat: Any) -> list[Reply]:
+                    return self.conversation.message(s, chat, stored.id, now, text=text)
+            turns.turn(self.engine, self.key(address), Channel.webchat, address, now, act, handled=stored.id)
+
+    def close_if_paused(self, address: str) -> None:
+        """Called by the page's polling: a cheap read first, a write only when the story has paused."""
+        now = self.now()
+        with Session(self.engine) as session:
+            chat = chat_state.load(session, self.key(address), Channel.webchat, address)
+        last = chat.data.get("last_at")
+        if chat.state != "story" or not chat.parts or not last or \
+                now - datetime.fromisoformat(last) < self.conversation.pause:
+            return
+        with self.lock(address), self._writing:
+            turns.turn(self.engine, self.key(address), Channel.webchat, address, now,
+                       lambda s, chat: self.conversation.close_if_paused(s, chat, now))
+
+    def _label(self, address: str, value: str) -> str:
+        """The words on the button pressed, so the transcript reads as the person saw it."""
+        with Session(self.engine) as session:
+            recent = session.exec(select(Message.headers).where(
+                Message.channel == Channel.webchat, Message.direction == Direction.outbound, Message.sender == "heard",
+                Message.contact_id == sa.select(ChannelIdentity.contact_id).where(
+                    ChannelIdentity.channel == Channel.webchat, ChannelIdentity.address == address).scalar_subquery(),
+            ).order_by(Message.id.desc()).limit(5)).all()
+        for headers in recent:
+            for b in (headers or {}).get("buttons", []):
+                if b.get("value") == value:
+                    return str(b.get("label", value))
+        return value
+
+    def messages(self, address: str, after: int) -> list[dict[str, Any]]:
+        with Session(self.engine) as session:
+            contact_id = session.exec(select(ChannelIdentity.contact_id).where(
+                ChannelIdentity.channel == Channel.webchat, ChannelIdentity.address == address)).first()
+            if contact_id is None:
+                return []
+            rows = session.exec(
+                select(Message.id, Message.direction, Message.text, Message.headers, Message.sender)
+                .where(Message.contact_id == contact_id, Message.channel == Channel.webchat, Message.id > after)
+                .order_by(Message.id.desc()).limit(SHOWN)
+            ).all()
+        shown = []
+        for row in reversed(rows):
+            if row.direction == Direction.inbound and not row.text:
+                continue
+            shown.append({"id": row.id, "from": "you" if row.direction == Direction.inbound else "heard",
+                          "text": row.text, "buttons": (row.headers or {}).get("buttons", [])
+                          if row.direction == Direction.outbound else [],
+                          "officer": row.direction == Direction.outbound and (row.headers or {}).get("purpose") == "reply"})
+        return shown
+
+
+def webchat_router(engine: Engine, policy: Policy, *, zone: ZoneInfo = ZoneInfo("Europe/London"),
+                   classify: Classify | None = None, pause_seconds: float = 120, secure_cookies: bool = True,
+                   now: Callable[[], datetime] = _utcnow, prefix: str = "/chat") -> APIRouter:
+    """The web chat's routes under `prefix` (public: no sign-in)."""
+    conversation = Conversation(Clock(policy), zone, classify, pause=timedelta(seconds=pause_seconds),
+                                help_text=wording.HELP_WEB)
+    chat = WebChat(engine, conversation, now)
+    router = APIRouter(prefix=prefix, include_in_schema=False)
+
+    def page(request: Request, token: str | None) -> Response:
+        address = address_of(token) if token else None
+        shown = chat.messages(address, 0) if address else []
+        if not shown:
+            shown = [{"id": 0, "from": "heard", "text": r.text, "officer": False,
+                      "buttons": [{"label": b.label, "value": b.value} for b in r.buttons]} for r in START]
+        body = chat.env.get_template("chat.html").render(
+            messages=shown, buttons=shown[-1]["buttons"] if shown[-1]["from"] == "heard" else [],
+            once=secrets.token_urlsafe(12), prefix=prefix, safety=wording.SAFETY, labels=wording,
+            last=shown[-1]["id"], commands=COMMAND_LABELS, max_text=MAX_TEXT,
+        )
+        return HTMLResponse(body, headers=HEADERS)
+
+    @router.get("")
+    def show(request: Request) -> Response:
+        return page(request, request.cookies.get(COOKIE))
+
+    @router.post("")
+    async def post(request: Request, text: str = Form(""), button: str = Form(""), once: str = Form(""),
+                   after: int = Form(0)) -> Response:
+        if not _same_site(request):
+            return JSONResponse({"detail": "cross-site post refused"}, status_code=403)
+        wants_json = "application/json" in request.headers.get("accept", "")
+        if len(text) > MAX_TEXT:
+            detail = f"That message is too long ({len(text):,} characters). Please send it in parts of up to {MAX_TEXT:,}."
+            return JSONResponse({"detail": detail}, status_code=413, headers=HEADERS) if wants_json else \
+                HTMLResponse(f"<!doctype html><title>Too long</title><p>{detail}</p><p><a href=\"{prefix}\">Back to the chat</a></p>",
+                             status_code=413, headers=HEADERS)
+        text, button, once = text.strip(), button.strip()[:64], once.strip()[:64]
+        token = request.cookies.get(COOKIE)
+        fresh = not token
+        token = token or secrets.token_urlsafe(32)
+        address = address_of(token)
+        if (text or button) and once:
+            await chat.run(chat.send, address, fresh, text=text, button=button, once=once)
+        if wants_json:
+            shown = await chat.run(chat.messages, address, after)
+            response: Response = JSONResponse({"messages": shown, "once": secrets.token_urlsafe(12)}, headers=HEADERS)
+        else:
+            response = RedirectResponse(f"{prefix}#latest", status_code=303)
+        if fresh and (text or button):
+            response.set_cookie(COOKIE, token, max_age=180 * 24 * 3600, path=prefix, secure=secure_cookies,
+                                httponly=True, samesite="strict")
+        return response
+
+    @router.get("/messages")
+    async def poll(request: Request, after: int = 0) -> Response:
+        """New messages since `after` — officers' replies, and the answer a pause brings."""
+        token = request.cookies.get(COOKIE)
+        if not token:
+            return JSONResponse({"messages": []}, headers=HEADERS)
+        await chat.run(chat.close_if_paused, address_of(token))
+        return JSONResponse({"messages": await chat.run(chat.messages, address_of(token), after)}, headers=HEADERS)
+
+    @router.get("/chat.css")
+    def stylesheet() -> FileResponse:
+        return FileResponse(HERE / "static" / "chat.css", media_type="text/css")
+
+    @router.get("/chat.js")
+    def script() -> FileResponse:
+        return FileResponse(HERE / "static" / "chat.js", media_type="text/javascript")
+
+    router.webchat = chat  # type: ignore[attr-defined]  # for the sweep and for tests
+    return router
+
+
+def _same_site(request: Request) -> bool:
+    """Posts only from our own page (the cookie is SameSite=Strict as well)."""
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
+    return urlsplit(origin).netloc == request.headers.get("host", "")
