@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import smtplib
 from collections.abc import Iterator
 from email.message import EmailMessage
 from email.utils import make_msgid

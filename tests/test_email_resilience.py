@@ -8,7 +8,6 @@ import smtplib
 import subprocess
 import sys
 import time
-from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 

@@ -7,17 +7,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
 
-from models import Case, Deadline, session_scope
-from models.enums import Channel, DeadlineKind, DeadlineStatus
 from tests.helpers import ROOT, free_port, heard_env, run_heard
 
 

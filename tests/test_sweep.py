@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from models import Advocacy, AuditEvent, Deadline, OutboxItem, session_scope
-from models.enums import AdvocacyAnswer, Channel, DeadlineKind, DeadlineStatus, Kind, OutboxStatus, Role
+from models.enums import AdvocacyAnswer, Channel, DeadlineKind, DeadlineStatus, Role
 from scheduler.calendar import WorkingDayCalendar
 from scheduler.chase import due_now
 from scheduler.clock import Clock

@@ -17,17 +17,16 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bots.outbox import claim_due, record_failure, release_stale
 from models import ChannelIdentity, Contact, Message, OutboxItem
 from models.enums import Channel, Direction, MessageState, OutboxStatus
 
 log = logging.getLogger("heard.outbox")
 
-BACKOFF = [timedelta(seconds=s) for s in (10, 60, 300, 900, 3600, 10800, 21600)]
-MAX_ATTEMPTS = len(BACKOFF) + 1
+BACKOFF = [timedelta(seconds=s) for s in (10, 60, 300, 900, 3600, 10800, 21600)]  # then the eighth failure is final
 
 
 def buttons_of(item: OutboxItem) -> list[dict[str, str]]:
@@ -62,22 +61,7 @@ class ChatSender:
         self.on_unreachable = on_unreachable
 
     def claim(self, limit: int = 50) -> list[OutboxItem]:
-        now = self.now()
-        claimed: list[OutboxItem] = []
-        with Session(self.engine, expire_on_commit=False) as session:
-            due = session.exec(
-                select(OutboxItem.id).where(OutboxItem.channel == self.channel, OutboxItem.status == OutboxStatus.pending,
-                                            OutboxItem.next_attempt_at <= now).order_by(OutboxItem.next_attempt_at).limit(limit)
-            ).all()
-            for item_id in due:
-                taken = session.execute(
-                    sa.update(OutboxItem).where(OutboxItem.id == item_id, OutboxItem.status == OutboxStatus.pending)
-                    .values(status=OutboxStatus.sending, attempts=OutboxItem.attempts + 1)
-                ).rowcount
-                if taken:
-                    claimed.append(session.get_one(OutboxItem, item_id))
-            session.commit()
-        return claimed
+        return claim_due(self.engine, self.channel, self.now(), limit)
 
     async def send_due(self) -> int:
         sent = 0
@@ -135,26 +119,10 @@ class ChatSender:
             session.commit()
 
     def _failed(self, item: OutboxItem, error: str, permanent: bool, retry_after: float | None) -> None:
-        with Session(self.engine) as session:
-            row = session.get_one(OutboxItem, item.id)
-            row.last_error = error[:2000]
-            if permanent or row.attempts >= MAX_ATTEMPTS:
-                row.status = OutboxStatus.failed
-            else:
-                row.status = OutboxStatus.pending
-                wait = timedelta(seconds=retry_after) if retry_after else BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
-                row.next_attempt_at = self.now() + wait
-            session.commit()
-        log.warning("sending %s outbox item %s failed (%s): %s", self.channel.value, item.id,
-                    "permanently" if permanent else "will retry", error)
+        record_failure(self.engine, item, error, permanent=permanent, now=self.now(), backoff=BACKOFF, retry_after=retry_after)
 
     def release_stale(self) -> int:
-        """Items left `sending` by a killed process go back to `pending`."""
-        with self.engine.begin() as conn:
-            return conn.execute(
-                sa.update(OutboxItem).where(OutboxItem.status == OutboxStatus.sending, OutboxItem.channel == self.channel)
-                .values(status=OutboxStatus.pending)
-            ).rowcount
+        return release_stale(self.engine, self.channel)
 
     async def run(self, interval: float = 2.0) -> None:
         await asyncio.to_thread(self.release_stale)

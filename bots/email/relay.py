@@ -18,18 +18,17 @@ from email.utils import format_datetime, make_msgid
 from zoneinfo import ZoneInfo
 
 import aiosmtplib
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
+from bots.outbox import claim_due, record_failure, release_stale
 from models import Message, OutboxItem
 from scheduler.sweep import acknowledged
 from models.enums import Channel, Direction, MessageState, OutboxStatus
 
 log = logging.getLogger("heard.outbox")
 
-BACKOFF = [timedelta(minutes=m) for m in (1, 5, 15, 60, 180, 360, 720)]
-MAX_ATTEMPTS = len(BACKOFF) + 1
+BACKOFF = [timedelta(minutes=m) for m in (1, 5, 15, 60, 180, 360, 720)]  # then the eighth failure is final
 
 
 @dataclass(frozen=True)
@@ -61,26 +60,13 @@ class MailSender:
         self.engine, self.relay, self.now, self.zone = engine, relay, now, zone
 
     def claim(self, limit: int = 20) -> list[OutboxItem]:
-        """Take due email items, each by a conditional update, so no other sender takes it too."""
-        now = self.now()
-        claimed: list[OutboxItem] = []
-        with Session(self.engine, expire_on_commit=False) as session:
-            due = session.exec(
-                select(OutboxItem.id).where(OutboxItem.channel == Channel.email, OutboxItem.status == OutboxStatus.pending,
-                                            OutboxItem.next_attempt_at <= now).order_by(OutboxItem.next_attempt_at).limit(limit)
-            ).all()
-            for item_id in due:
-                taken = session.execute(
-                    sa.update(OutboxItem).where(OutboxItem.id == item_id, OutboxItem.status == OutboxStatus.pending)
-                    .values(status=OutboxStatus.sending, attempts=OutboxItem.attempts + 1)
-                ).rowcount
-                if taken:
-                    item = session.get_one(OutboxItem, item_id)
-                    if not item.provider_message_id:
-                        item.provider_message_id = make_msgid(domain=self.relay.mail_from.split("@")[-1])
-                    claimed.append(item)
-            session.commit()
-        return claimed
+        """Take due email items; each gets its Message-ID now, so a retry sends the same one."""
+        domain = self.relay.mail_from.split("@")[-1]
+
+        def message_id(item: OutboxItem) -> None:
+            item.provider_message_id = item.provider_message_id or make_msgid(domain=domain)
+
+        return claim_due(self.engine, Channel.email, self.now(), limit, message_id)
 
     async def send_due(self) -> int:
         """Send what is due over one relay connection; each message's fate is recorded on its own."""
@@ -125,24 +111,10 @@ class MailSender:
             session.commit()
 
     def _failed(self, item: OutboxItem, error: str, *, permanent: bool) -> None:
-        with Session(self.engine) as session:
-            row = session.get_one(OutboxItem, item.id)
-            row.last_error = error[:2000]
-            if permanent or row.attempts >= MAX_ATTEMPTS:
-                row.status = OutboxStatus.failed
-            else:
-                row.status = OutboxStatus.pending
-                row.next_attempt_at = self.now() + BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
-            session.commit()
-        log.warning("sending outbox item %s failed (%s): %s", item.id, "permanently" if permanent else "will retry", error)
+        record_failure(self.engine, item, error, permanent=permanent, now=self.now(), backoff=BACKOFF)
 
     def release_stale(self) -> int:
-        """Items left `sending` by a killed process go back to `pending` (same Message-ID)."""
-        with self.engine.begin() as conn:
-            return conn.execute(
-                sa.update(OutboxItem).where(OutboxItem.status == OutboxStatus.sending, OutboxItem.channel == Channel.email)
-                .values(status=OutboxStatus.pending)
-            ).rowcount
+        return release_stale(self.engine, Channel.email)
 
     async def run(self, interval: float = 5.0) -> None:
         await asyncio.to_thread(self.release_stale)

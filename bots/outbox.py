@@ -1,0 +1,68 @@
+"""What every channel's sender shares: claiming due outbox items, recording a failure with
+backoff, and releasing items a killed process left half-sent.
+
+A claim is a conditional UPDATE (pending → sending), so two senders never take one item.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from models import OutboxItem
+from models.enums import Channel, OutboxStatus
+
+log = logging.getLogger("heard.outbox")
+
+
+def claim_due(engine: Engine, channel: Channel, now: datetime, limit: int,
+              prepare: Callable[[OutboxItem], None] = lambda item: None) -> list[OutboxItem]:
+    """Take up to `limit` due items of a channel; `prepare` sees each before the claim commits."""
+    claimed: list[OutboxItem] = []
+    with Session(engine, expire_on_commit=False) as session:
+        due = session.exec(
+            select(OutboxItem.id).where(OutboxItem.channel == channel, OutboxItem.status == OutboxStatus.pending,
+                                        OutboxItem.next_attempt_at <= now).order_by(OutboxItem.next_attempt_at).limit(limit)
+        ).all()
+        for item_id in due:
+            taken = session.execute(
+                sa.update(OutboxItem).where(OutboxItem.id == item_id, OutboxItem.status == OutboxStatus.pending)
+                .values(status=OutboxStatus.sending, attempts=OutboxItem.attempts + 1)
+            ).rowcount
+            if taken:
+                item = session.get_one(OutboxItem, item_id)
+                prepare(item)
+                claimed.append(item)
+        session.commit()
+    return claimed
+
+
+def record_failure(engine: Engine, item: OutboxItem, error: str, *, permanent: bool, now: datetime,
+                   backoff: Sequence[timedelta], retry_after: float | None = None) -> None:
+    """A temporary failure waits its turn in `backoff`; a permanent one, or running out of tries, fails for officers to see."""
+    with Session(engine) as session:
+        row = session.get_one(OutboxItem, item.id)
+        row.last_error = error[:2000]
+        if permanent or row.attempts > len(backoff):
+            row.status = OutboxStatus.failed
+        else:
+            row.status = OutboxStatus.pending
+            wait = timedelta(seconds=retry_after) if retry_after else backoff[min(row.attempts, len(backoff)) - 1]
+            row.next_attempt_at = now + wait
+        session.commit()
+    log.warning("sending %s outbox item %s failed (%s): %s", item.channel, item.id,
+                "permanently" if permanent else "will retry", error)
+
+
+def release_stale(engine: Engine, channel: Channel) -> int:
+    """Items left `sending` by a killed process go back to `pending` (an email keeps its Message-ID)."""
+    with engine.begin() as conn:
+        return conn.execute(
+            sa.update(OutboxItem).where(OutboxItem.status == OutboxStatus.sending, OutboxItem.channel == channel)
+            .values(status=OutboxStatus.pending)
+        ).rowcount
