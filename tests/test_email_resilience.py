@@ -23,6 +23,20 @@ from tests.helpers import ROOT, free_port, heard_env, run_heard
 from tests.test_email_intake import email
 
 
+def children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
 def serve_email(db: Path, port: int) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "heard", "serve", "--only", "email"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -47,9 +61,15 @@ def test_the_process_killed_right_after_250_loses_nothing(tmp_path: Path) -> Non
         with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
             for raw in raws:
                 smtp.sendmail("parent@example.org", ["complaints@council.example"], raw)
+            workers = children(proc.pid)
             proc.send_signal(signal.SIGKILL)  # right after the last 250, no chance to finish
     finally:
         proc.wait(10)
+    assert workers, "heard serve runs its email worker as a child process"
+    deadline = time.monotonic() + 15
+    while any(alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(w) for w in workers), "the email worker outlived a killed heard serve"
     proc = serve_email(db, port)  # the restart picks up whatever was left half-done
     try:
         engine = make_engine(f"sqlite:///{db}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import ctypes
 import logging
 import multiprocessing
@@ -26,6 +27,7 @@ class WorkerConfig:
     our_addresses: tuple[str, ...]
     attachment_max_bytes: int
     poll_seconds: float = 0.2
+    parent_pid: int = 0  # Heard's process: if it is gone, so is the worker
 
 
 def _die_with_parent() -> None:
@@ -36,13 +38,15 @@ def _die_with_parent() -> None:
 
 def run(config: WorkerConfig) -> None:
     _die_with_parent()
+    if config.parent_pid and os.getppid() != config.parent_pid:
+        return  # Heard died while this worker was starting, before the death signal was armed
     from bots.email.processor import EmailProcessor, Limits
     from models import make_engine
     from scheduler.clock import Clock
     from scheduler.policy import load_policy
     from triage.suggest import suggest_with_classifier
 
-    parent = os.getppid()
+    parent = config.parent_pid or os.getppid()
     engine = make_engine(config.database_url)
     processor = EmailProcessor(
         engine, Clock(load_policy(config.policy_file)), ZoneInfo(config.timezone), list(config.our_addresses),
@@ -67,6 +71,7 @@ def run(config: WorkerConfig) -> None:
 
 
 def start(config: WorkerConfig) -> multiprocessing.Process:
+    config = dataclasses.replace(config, parent_pid=os.getpid())
     process = multiprocessing.get_context("spawn").Process(target=run, args=(config,), name="heard-email-worker")
     process.start()
     return process
