@@ -29,7 +29,8 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout_ms: int = 30_000) 
 def _sqlite_pragmas(dbapi_connection, busy_timeout_ms: int) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":  # it persists: set it once, needing no lock after
+        cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.close()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SUBMITTED, JobEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import Engine
 
@@ -30,25 +30,27 @@ class SweepClock:
     def __init__(self, engine: Engine, clock: Clock, zone: ZoneInfo, interval_seconds: int,
                  now: Callable[[], datetime] = _utcnow) -> None:
         self.sweeper, self.now = Sweep(engine, clock, zone), now
-        self.running = threading.Lock()
+        self.in_flight = 0  # sweeps handed to the executor and not yet finished
         self.scheduler = AsyncIOScheduler(timezone=zone)
+        self.scheduler.add_listener(self._count, EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         self.scheduler.add_job(self.sweep, "interval", seconds=interval_seconds, id="sweep", coalesce=True,
                                max_instances=1, misfire_grace_time=None, next_run_time=now())
 
     def sweep(self) -> None:
-        with self.running:
-            result = self.sweeper.run(self.now())
+        result = self.sweeper.run(self.now())
         if result.actions or result.missed:
             log.info("sweep: %d action(s), %d deadline(s) now missed", len(result.actions), result.missed)
+
+    def _count(self, event: JobEvent) -> None:
+        self.in_flight += 1 if event.code == EVENT_JOB_SUBMITTED else -1
 
     def start(self) -> None:
         self.scheduler.start()
 
-    async def stop(self) -> None:
+    async def stop(self, patience: float = 60) -> None:
         self.scheduler.pause()
-        await asyncio.to_thread(self._wait_for_sweep)
+        for _ in range(int(patience / 0.05)):
+            if self.in_flight <= 0:
+                break
+            await asyncio.sleep(0.05)
         self.scheduler.shutdown(wait=False)
-
-    def _wait_for_sweep(self) -> None:
-        with self.running:
-            pass

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import Session, select
 
-from heard.web_commands import DEMO, register
+from heard.web_commands import DEMO, DEMO_CHATS, register
 from models import Case, Officer, Team, make_engine
 from models.enums import CaseStatus, OfficerRole
 from tests.helpers import ROOT, free_port, heard_env, run_heard
@@ -86,26 +86,28 @@ def test_cases_lists_cases_for_people_and_as_json_for_scripts(heard) -> None:  #
     assert bad.exit_code == 2 and "'pending' is not one of" in bad.output
 
 
-def test_demo_feeds_a_dozen_representations_through_the_real_smtp_intake(heard, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    smtp_port = free_port()
+def test_demo_feeds_representations_through_the_real_smtp_intake_and_web_chat(heard, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    smtp_port, web_port = free_port(), free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "heard", "serve", "--only", "email"], cwd=ROOT, text=True,
+        [sys.executable, "-m", "heard", "serve", "--only", "email", "--only", "web"], cwd=ROOT, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        env=heard_env(database_url=heard.url, smtp_port=str(smtp_port)),
+        env=heard_env(database_url=heard.url, smtp_port=str(smtp_port), web_port=str(web_port)),
     )
     try:
         assert server.stdout is not None
         while "Press Ctrl-C" not in (line := server.stdout.readline()):
             assert line, "heard serve stopped"
-        result = heard("demo", smtp_port=str(smtp_port))
+        result = heard("demo", smtp_port=str(smtp_port), web_port=str(web_port))
     finally:
         server.terminate()
         server.communicate(timeout=20)
     assert result.exit_code == 0, result.output
     assert f"sent {len(DEMO)} emails to complaints@heard.localhost" in result.output
+    assert f"told {len(DEMO_CHATS)} stories through the web chat" in result.output
     with Session(make_engine(heard.url)) as session:
         cases = session.exec(select(Case)).all()
-    assert len(DEMO) == 12 and len(cases) == 11  # the follow-up threads onto its first email
+    assert len(DEMO) == 12 and len(cases) == 11 + len(DEMO_CHATS)  # the follow-up threads onto its first email
+    assert sum(c.channel.value == "webchat" for c in cases) == len(DEMO_CHATS)
     assert any("40 miles from my school" in c.summary for c in cases)
     assert not any("<script>" in c.summary for c in cases)
     with Session(make_engine(heard.url)) as session:

@@ -76,7 +76,12 @@ class EmailProcessor:
         assert self._kicked is not None
         while True:
             self._kicked.clear()
-            waiting = await loop.run_in_executor(self.worker, self.unprocessed)
+            try:
+                waiting = await loop.run_in_executor(self.worker, self.unprocessed)
+            except Exception as exc:  # the database is down or busy: what is stored stays stored; try again
+                log.warning("cannot look for stored mail just now (%s); trying again", str(exc).splitlines()[0])
+                await asyncio.sleep(max(idle, 1.0))
+                continue
             for message_id in waiting:
                 try:
                     await loop.run_in_executor(self.worker, self.process, message_id)
