@@ -6,6 +6,8 @@ A claim is a conditional UPDATE (pending → sending), so two senders never take
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -66,3 +68,12 @@ def release_stale(engine: Engine, channel: Channel) -> int:
             sa.update(OutboxItem).where(OutboxItem.status == OutboxStatus.sending, OutboxItem.channel == channel)
             .values(status=OutboxStatus.pending)
         ).rowcount
+
+
+async def cancel_all(tasks: list[asyncio.Task]) -> None:  # type: ignore[type-arg]
+    """Stop a service's background loops (its senders and sweeps) and wait until each has ended."""
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task

@@ -8,7 +8,6 @@ replies and the scheduler's messages to Telegram chats.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from sqlalchemy.engine import Engine
 from bots.conversation import Conversation
 from bots.conversation.outbox import ChatSender, DeliveryFailed, buttons_of
 from bots.conversation.pauses import close_one, paused_chats
+from bots.outbox import cancel_all
 from bots.telegram.desk import Desk, chunks, keyboard
 from bots.telegram.intake import ALLOWED_UPDATES, Poller, build_dispatcher, recover, webhook_app
 from bots.telegram.storage import SQLStorage
@@ -138,11 +138,7 @@ class TelegramService:
         self.tasks.append(asyncio.create_task(self.sender.run(self.config.outbox_seconds)))
 
     async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_all(self.tasks)
         if self.poller:
             await self.poller.drain()
         if self.runner:

@@ -8,7 +8,6 @@ message on the case and the chat page (which polls) shows it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,7 @@ from sqlalchemy.engine import Engine
 from bots.conversation import Conversation
 from bots.conversation.outbox import ChatSender
 from bots.conversation.pauses import close_paused
+from bots.outbox import cancel_all
 from models import OutboxItem
 from models.enums import Channel
 from scheduler.clock import Clock
@@ -47,11 +47,7 @@ class WebChatService:
         self.tasks = [asyncio.create_task(self.sender.run(self.interval)), asyncio.create_task(self._sweep())]
 
     async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_all(self.tasks)
 
     async def sweep_once(self) -> int:
         closed = await asyncio.to_thread(close_paused, self.engine, self.conversation, Channel.webchat, self.now())
