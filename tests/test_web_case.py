@@ -93,6 +93,9 @@ def test_a_manager_extends_stage_1_once_with_a_reason_and_the_date_explains_itse
     assert (stage_1.original_due_on, stage_1.due_on) == (date(2026, 11, 30), date(2026, 12, 14))
     assert stage_1.extension_reason == "to arrange an advocate"
     assert "20 working days (extended once from 10)" in stage_1.explanation
+    with Session(engine) as session:
+        told = session.exec(select(OutboxItem).where(OutboxItem.purpose == "extension_notice")).all()
+    assert len(told) == 1 and "to arrange an advocate" in told[0].body and "Monday 14 December 2026" in told[0].body
     again = act(c, reference, "extend", {"reason": "still busy"})
     assert "already been extended once" in again.text
     assert 'value="still busy"' in again.text  # what the officer typed is kept

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from models import AuditEvent, Case, Deadline, Message, Officer, StageRecord, Team
+from models import AuditEvent, Case, ChannelIdentity, Deadline, Message, Officer, OutboxItem, StageRecord, Team
 from models.enums import CaseStatus, DeadlineKind, DeadlineStatus, Kind, Procedure, Stage
+from scheduler import wording
 from scheduler.clock import CaseEvents, Clock
 
 LIVE = (DeadlineStatus.open, DeadlineStatus.missed)
@@ -194,7 +195,21 @@ def extend(session: Session, case: Case, clock: Clock, actor: Actor, reason: str
     row.extension_reason, row.extended_by_id = reason, actor.officer.id
     row.status = DeadlineStatus.open if due.due_on >= actor.today else DeadlineStatus.missed
     audit(session, actor, case, "extended", deadline=kind.value, before=str(original), after=str(due.due_on), reason=reason)
+    _tell_the_new_date(session, case, row, reason, actor.now)
     return row
+
+
+def _tell_the_new_date(session: Session, case: Case, deadline: Deadline, reason: str, now: datetime) -> None:
+    """The complainant is told why and the new date, on the channel they used (through the outbox)."""
+    address = session.exec(select(ChannelIdentity.address).where(
+        ChannelIdentity.contact_id == case.contact_id, ChannelIdentity.channel == case.channel)).first()
+    if address is None:
+        return
+    session.add(OutboxItem(
+        idempotency_key=f"extension-notice:{deadline.id}", purpose="extension_notice", channel=case.channel,
+        recipient=address, case_id=case.id, contact_id=case.contact_id, subject=f"Your new date [{case.reference}]",
+        body=wording.extension_notice(case.reference, deadline.due_on, reason), next_attempt_at=now, created_at=now,
+    ))
 
 
 def request_extension(session: Session, case: Case, actor: Actor, reason: str) -> None:
