@@ -29,11 +29,17 @@ class Proxy:
 
     def up(self) -> None:
         self.listener = socket.create_server(("127.0.0.1", self.port))
-        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
+        self.accepting = threading.Thread(target=self._accept, args=(self.listener,), daemon=True)
+        self.accepting.start()
 
     def down(self) -> None:
         assert self.listener is not None
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close() alone does not
+        except OSError:
+            pass
         self.listener.close()
+        self.accepting.join(5)  # no link may be added once we start cutting them
         for link in self.links:
             try:
                 link.shutdown(socket.SHUT_RDWR)
