@@ -3,7 +3,6 @@ FSM storage on the database — over real HTTP against the fake Bot API."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import aiohttp
@@ -18,17 +17,9 @@ from models import AuditEvent, Case, ChannelIdentity, Contact, Message, OutboxIt
 from models.enums import Channel, Direction, OutboxStatus
 from tests.helpers import free_port
 from tests.telegram_fake import FakeBotAPI
-from tests.test_telegram import CHAT, service
+from tests.test_telegram import CHAT, fake, service  # noqa: F401  (fake: the fake Bot API fixture)
 
 SECRET = "a-long-webhook-secret-0123456789"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeBotAPI]:
-    api = FakeBotAPI()
-    await api.start(free_port())
-    yield api
-    await api.stop()
 
 
 async def test_the_webhook_refuses_a_wrong_secret_and_stores_a_right_one_as_sent(engine, fake) -> None:  # type: ignore[no-untyped-def]

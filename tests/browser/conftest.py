@@ -7,8 +7,10 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -58,18 +60,27 @@ def live(tmp_path: Path) -> Iterator[Live]:
     upgrade(url)
     engine = make_engine(url)
     now = Now()
+    with serving(make_app(engine, now)) as url:
+        yield Live(url, engine, now)
+    engine.dispose()
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """An ASGI app on a free loopback port, in a thread, for the browser to reach."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(make_app(engine, now), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.02)
-    yield Live(f"http://127.0.0.1:{port}", engine, now)
-    server.should_exit = True
-    thread.join(timeout=10)
-    engine.dispose()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture

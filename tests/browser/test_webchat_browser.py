@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -27,7 +24,8 @@ from models.enums import Channel
 from models.migrate import upgrade
 from scheduler.policy import load_policy
 from tests.chat_helpers import ZONE, rules
-from tests.helpers import ROOT, free_port
+from tests.browser.conftest import serving
+from tests.helpers import ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -48,17 +46,8 @@ def site(tmp_path: Path) -> Iterator[ChatSite]:
     engine = make_engine(url)
     app = FastAPI()
     app.include_router(webchat_router(engine, load_policy(), zone=ZONE, classify=rules, secure_cookies=False))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield ChatSite(f"http://127.0.0.1:{port}", engine)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as base:
+        yield ChatSite(base, engine)
     engine.dispose()
 
 
