@@ -17,7 +17,7 @@ from models import AuditEvent, Case, ChannelIdentity, Contact, Message, OutboxIt
 from models.enums import Channel, Direction, OutboxStatus
 from tests.helpers import free_port
 from tests.telegram_fake import FakeBotAPI
-from tests.test_telegram import CHAT, fake, service  # noqa: F401  (fake: the fake Bot API fixture)
+from tests.test_telegram import CHAT, Clock, fake, service  # noqa: F401  (fake: the fake Bot API fixture)
 
 SECRET = "a-long-webhook-secret-0123456789"
 
@@ -64,6 +64,7 @@ def _reply(engine, body: str) -> int:  # type: ignore[no-untyped-def]
     with Session(engine) as session:
         case = session.exec(select(Case)).one()
         item = OutboxItem(idempotency_key=f"reply:{case.id}:1", purpose="reply", channel=Channel.telegram,
+                          next_attempt_at=Clock().at,  # due on the service's clock, whatever the real time
                           recipient=str(CHAT), case_id=case.id, contact_id=case.contact_id, body=body,
                           buttons=[{"label": "Yes please", "value": "advocate:yes"}])
         session.add(item)
@@ -125,6 +126,7 @@ def _reply_again(engine) -> int:  # type: ignore[no-untyped-def]
     with Session(engine) as session:
         case = session.exec(select(Case)).one()
         item = OutboxItem(idempotency_key=f"reply:{case.id}:2", purpose="reply", channel=Channel.telegram,
+                          next_attempt_at=Clock().at,  # due on the service's clock, whatever the real time
                           recipient=str(CHAT), case_id=case.id, contact_id=case.contact_id, body="Are you there?")
         session.add(item)
         session.commit()
