@@ -26,7 +26,7 @@ from triage.classifier.persistence import (
     read_metadata,
     save_classifier,
 )
-from triage.classifier.safeguarding_rules import RULES, find_signals, fold, literal_prefixes
+from triage.classifier.safeguarding_rules import RULES, candidate_rules, find_signals, fold, literal_prefixes
 from triage.classifier.training import corrections_to_examples
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -219,6 +219,15 @@ def test_the_word_gate_never_hides_a_match_the_rule_would_find() -> None:
     for example in load_corpus():
         gated = find_signals(example.text, today=date(2026, 11, 23))
         assert gated == find_signals(example.text, today=date(2026, 11, 23), every_rule=True), example.id
+
+
+def test_a_text_holding_any_literal_prefix_of_a_rule_makes_it_a_candidate() -> None:
+    """The key-word gate is sound by construction, not only on the corpus: every string a
+    match can start with brings its rule in, wherever it stands and whatever surrounds it."""
+    for index, rule in enumerate(RULES):
+        for prefix in literal_prefixes(rule.pattern.pattern) or ():
+            for text in (prefix, f"well, {prefix}", f"ok.\n{prefix}!!"):
+                assert index in candidate_rules(fold(text)), (rule.signal, text)
 
 
 def test_every_rule_match_starts_with_one_of_its_literal_prefixes() -> None:

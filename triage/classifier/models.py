@@ -165,7 +165,7 @@ def fit_models(
     """Train every head on the examples (texts already cleaned); thresholds from out-of-fold scores."""
     progress("features")
     features = TextFeatures.fit(cleaned)
-    x = features.transform(cleaned)
+    x = features.transform(cleaned).tocsr()  # training takes rows out of it
     kinds = np.array([e.kind for e in examples])
     strata = np.array([f"{e.kind}/{e.safeguarding}" for e in examples])
 

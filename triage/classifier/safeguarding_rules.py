@@ -71,18 +71,26 @@ _COMMON = frozenset(
 
 
 def _key(prefix: str, bounded: bool) -> str:
-    """The most telling part of a literal prefix, as `=word` (a whole word of the text) or
-    `~stem` (the start, ≤ 4 characters, of one). A text can hold a match only if it has the key."""
+    """The most telling part of a literal prefix: `=word` (a whole word of the text), `+first second`
+    (two whole words, one after the other) or `~stem` (the start, ≤ 4 characters, of a word).
+    A text can hold a match only if it has the key.
+
+    Two words beat one ("havent had" rather than "had"); rarer and longer words beat common,
+    short ones: every text that holds a key costs a look at the rule."""
     parts = prefix.split(" ")
-    choices = []  # (key, is a rare word, is at least 4 characters, position)
-    if len(parts) > 1 and bounded:
-        choices.append(("=" + parts[0], parts[0] not in _COMMON, len(parts[0]) >= 4, 0))
-    else:
-        choices.append(("~" + parts[0][:4], parts[0] not in _COMMON, len(parts[0]) >= 4, 0))
-    choices += [("=" + w, w not in _COMMON, len(w) >= 4, i) for i, w in enumerate(parts[1:-1], 1) if w.isalnum()]
-    if len(parts) > 1 and parts[-1].isalnum():
-        choices.append(("~" + parts[-1][:4], parts[-1] not in _COMMON, len(parts[-1]) >= 4, len(parts)))
-    return max(choices, key=lambda c: (c[1], c[2], c[3]))[0]  # rare, long, late: the most specific
+    # (key, rare words, whole words, length, position); the first part is whole only after \b and a
+    # space, the last only when a space follows it (then it is "", not alphanumeric)
+    whole = [(i, w) for i, w in enumerate(parts[:-1]) if w.isalnum() and (i > 0 or bounded)]
+    choices = [("=" + w, int(w not in _COMMON), 1, len(w), i) for i, w in whole]
+    choices += [
+        (f"+{w} {v}", int(w not in _COMMON) + int(v not in _COMMON), 2, len(w) + len(v), i)
+        for (i, w), (j, v) in zip(whole, whole[1:])
+        if j == i + 1
+    ]
+    for i in {0, len(parts) - 1}:
+        if parts[i].isalnum() and not (i == 0 and len(parts) > 1 and bounded):
+            choices.append(("~" + parts[i][:4], int(parts[i] not in _COMMON), 1, min(len(parts[i]), 4), i))
+    return max(choices, key=lambda c: c[1:])[0]
 
 
 def literal_prefixes(pattern: str, limit: int = 2000) -> set[str] | None:
@@ -165,7 +173,6 @@ RULES: tuple[Rule, ...] = (
 
 _WORD = re.compile(r"\w+")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
-_APOSTROPHE = str.maketrans({"'": "", "\u2019": "", "\u2018": "", "`": ""})
 _JOKE = re.compile(r"\b(?:lol|lmao|lmfao|haha+|jk|joking|not really|not literally|nothing (?:has )?happened)\b|😂|🤣|💀")
 _NOT_JOKING = re.compile(r"\b(?:not|no|aint) joking\b")
 _NEWS = re.compile(r"\b(?:on the news|news|documentary|article|in the paper|press|a story (?:about|in)|fiction|lesson about|saw on tiktok|film about)\b")
@@ -182,7 +189,8 @@ _CHILD_MENTIONED = re.compile(r"\b(?:little|baby|younger) (?:brother|sister|bro|
 
 def fold(text: str) -> str:
     """Lower case, apostrophes dropped ("don't" → "dont", as young people type it), single spaces per line."""
-    return "\n".join(" ".join(line.split()) for line in text.lower().translate(_APOSTROPHE).split("\n"))
+    text = text.lower().replace("'", "").replace("\u2019", "").replace("\u2018", "").replace("`", "")
+    return "\n".join(" ".join(line.split()) for line in text.split("\n"))
 
 
 def _suppressed(sentence: str, start: int, end: int, today: date) -> bool:
@@ -209,24 +217,37 @@ _KEY_RULES: dict[str, list[int]] = {}
 for _index, _r in enumerate(RULES):
     for _k in _r.keys:
         _KEY_RULES.setdefault(_k, []).append(_index)
-_WORD_KEYS = frozenset(k[1:] for k in _KEY_RULES if k[0] == "=")
-_STEM_KEYS = frozenset(k[1:] for k in _KEY_RULES if k[0] == "~")
-_STEM_LENGTHS = sorted({len(k) for k in _STEM_KEYS})
+_PAIR_KEYS = {tuple(k[1:].split(" ")): k for k in _KEY_RULES if k[0] == "+"}
+_PAIR_SET = frozenset(_PAIR_KEYS)
+_STEM_LENGTHS = sorted({len(k) - 1 for k in _KEY_RULES if k[0] == "~"})
+_WORD_HITS: dict[str, tuple[tuple[int, str], ...]] = {}  # word → (rule, key in the text) it gives
+_CACHE_LIMIT = 100_000
+
+
+def _word_hits(word: str) -> tuple[tuple[int, str], ...]:
+    keys = ["=" + word, *{"~" + word[:n] for n in _STEM_LENGTHS if len(word) >= n}]
+    return tuple((ri, key[1:]) for key in keys for ri in _KEY_RULES.get(key, ()))
 
 
 def candidate_rules(folded: str) -> dict[int, list[str]]:
-    """The rules that could match, each with the key words or stems of it that the text holds."""
-    words = set(_WORD.findall(folded))
-    stems: set[str] = set()
-    for n in _STEM_LENGTHS:
-        stems.update([w[:n] for w in words])
+    """The rules that could match, each with the keys of it that the text holds (as they appear in it).
+
+    What a word gives is remembered (words repeat), so a message costs a look-up a word."""
+    tokens = _WORD.findall(folded)
     found: dict[int, list[str]] = {}
-    for word in words & _WORD_KEYS:
-        for ri in _KEY_RULES["=" + word]:
-            found.setdefault(ri, []).append(word)
-    for stem in stems & _STEM_KEYS:
-        for ri in _KEY_RULES["~" + stem]:
-            found.setdefault(ri, []).append(stem)
+    cache = _WORD_HITS
+    for word in set(tokens):
+        hits = cache.get(word)
+        if hits is None:
+            hits = _word_hits(word)
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            cache[word] = hits
+        for ri, key in hits:
+            found.setdefault(ri, []).append(key)
+    for pair in _PAIR_SET.intersection(zip(tokens, tokens[1:])):  # no set of the text's pairs: most are no key
+        for ri in _KEY_RULES[_PAIR_KEYS[pair]]:
+            found.setdefault(ri, []).append(" ".join(pair))
     return found
 
 
