@@ -16,9 +16,7 @@ import pytest
 import uvicorn
 from sqlalchemy.engine import Engine
 
-from models import make_engine
 from models.enums import OfficerRole
-from models.migrate import upgrade
 from tests.helpers import free_port
 from tests.web_helpers import PASSWORD, Now, add, make_app
 
@@ -54,15 +52,11 @@ class Live:
 
 
 @pytest.fixture
-def live(tmp_path: Path) -> Iterator[Live]:
+def live(sqlite_engine: Engine) -> Iterator[Live]:
     """The app on http://127.0.0.1:PORT with a database of its own."""
-    url = f"sqlite:///{tmp_path / 'heard.db'}"
-    upgrade(url)
-    engine = make_engine(url)
     now = Now()
-    with serving(make_app(engine, now)) as url:
-        yield Live(url, engine, now)
-    engine.dispose()
+    with serving(make_app(sqlite_engine, now)) as url:
+        yield Live(url, sqlite_engine, now)
 
 
 @contextmanager

@@ -9,7 +9,6 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -19,9 +18,8 @@ from sqlmodel import Session, select
 from bots.conversation import wording
 from bots.webchat import webchat_router
 from bots.webchat.service import WebChatService
-from models import Case, ChannelIdentity, OutboxItem, make_engine
+from models import Case, ChannelIdentity, OutboxItem
 from models.enums import Channel
-from models.migrate import upgrade
 from scheduler.policy import load_policy
 from tests.chat_helpers import ZONE, rules
 from tests.browser.conftest import serving
@@ -40,15 +38,11 @@ class ChatSite:
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[ChatSite]:
-    url = f"sqlite:///{tmp_path / 'heard.db'}"
-    upgrade(url)
-    engine = make_engine(url)
+def site(sqlite_engine: Engine) -> Iterator[ChatSite]:
     app = FastAPI()
-    app.include_router(webchat_router(engine, load_policy(), zone=ZONE, classify=rules, secure_cookies=False))
+    app.include_router(webchat_router(sqlite_engine, load_policy(), zone=ZONE, classify=rules, secure_cookies=False))
     with serving(app) as base:
-        yield ChatSite(base, engine)
-    engine.dispose()
+        yield ChatSite(base, sqlite_engine)
 
 
 @pytest.fixture
