@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -68,6 +68,17 @@ def release_stale(engine: Engine, channel: Channel) -> int:
             sa.update(OutboxItem).where(OutboxItem.status == OutboxStatus.sending, OutboxItem.channel == channel)
             .values(status=OutboxStatus.pending)
         ).rowcount
+
+
+async def every(seconds: float, round_: Callable[[], Awaitable[object]], what: str) -> None:
+    """Run `round_` every `seconds` until cancelled. A failed round is logged and the next one
+    comes on time: a background loop that dies on one error stops delivering until a restart."""
+    while True:
+        try:
+            await round_()
+        except Exception:
+            log.exception("%s failed a round; trying again", what)
+        await asyncio.sleep(seconds)
 
 
 async def cancel_all(tasks: list[asyncio.Task]) -> None:  # type: ignore[type-arg]

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bots.outbox import claim_due, record_failure, release_stale
+from bots.outbox import claim_due, every, record_failure, release_stale
 from models import ChannelIdentity, Contact, Message, OutboxItem
 from models.enums import Channel, Direction, MessageState, OutboxStatus
 
@@ -126,9 +126,4 @@ class ChatSender:
 
     async def run(self, interval: float = 2.0) -> None:
         await asyncio.to_thread(self.release_stale)
-        while True:
-            try:
-                await self.send_due()
-            except Exception:
-                log.exception("the %s outbox sender failed a round; trying again", self.channel.value)
-            await asyncio.sleep(interval)
+        await every(interval, self.send_due, f"the {self.channel.value} outbox sender")

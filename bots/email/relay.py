@@ -21,7 +21,7 @@ import aiosmtplib
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bots.outbox import claim_due, record_failure, release_stale
+from bots.outbox import claim_due, every, record_failure, release_stale
 from models import Message, OutboxItem
 from scheduler.sweep import acknowledged
 from models.enums import Channel, Direction, MessageState, OutboxStatus
@@ -118,9 +118,4 @@ class MailSender:
 
     async def run(self, interval: float = 5.0) -> None:
         await asyncio.to_thread(self.release_stale)
-        while True:
-            try:
-                await self.send_due()
-            except Exception:
-                log.exception("the outbox sender failed a round; trying again")
-            await asyncio.sleep(interval)
+        await every(interval, self.send_due, "the email outbox sender")

@@ -8,7 +8,6 @@ replies and the scheduler's messages to Telegram chats.
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from sqlalchemy.engine import Engine
 from bots.conversation import Conversation
 from bots.conversation.outbox import ChatSender, DeliveryFailed, buttons_of
 from bots.conversation.pauses import close_one, paused_chats
-from bots.outbox import cancel_all
+from bots.outbox import cancel_all, every
 from bots.telegram.desk import Desk, chunks, keyboard
 from bots.telegram.intake import ALLOWED_UPDATES, Poller, build_dispatcher, recover, webhook_app
 from bots.telegram.storage import SQLStorage
@@ -37,8 +36,6 @@ from models.enums import Channel
 from scheduler.clock import Clock
 from scheduler.policy import Policy
 from triage.intake import Classify
-
-log = logging.getLogger("heard.telegram")
 
 
 @dataclass(frozen=True)
@@ -160,9 +157,4 @@ class TelegramService:
         return closed
 
     async def _sweep(self) -> None:
-        while True:
-            try:
-                await self.sweep_once()
-            except Exception:
-                log.exception("the pause sweep failed; trying again")
-            await asyncio.sleep(self.config.sweep_seconds)
+        await every(self.config.sweep_seconds, self.sweep_once, "the Telegram pause sweep")

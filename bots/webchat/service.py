@@ -8,7 +8,6 @@ message on the case and the chat page (which polls) shows it.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,14 +18,12 @@ from sqlalchemy.engine import Engine
 from bots.conversation import Conversation
 from bots.conversation.outbox import ChatSender
 from bots.conversation.pauses import close_paused
-from bots.outbox import cancel_all
+from bots.outbox import cancel_all, every
 from models import OutboxItem
 from models.enums import Channel
 from scheduler.clock import Clock
 from scheduler.policy import Policy
 from triage.intake import Classify
-
-log = logging.getLogger("heard.webchat")
 
 
 async def show_in_chat(item: OutboxItem) -> str:
@@ -54,9 +51,4 @@ class WebChatService:
         return len(closed)
 
     async def _sweep(self) -> None:
-        while True:
-            try:
-                await self.sweep_once()
-            except Exception:
-                log.exception("the web chat pause sweep failed; trying again")
-            await asyncio.sleep(self.interval)
+        await every(self.interval, self.sweep_once, "the web chat pause sweep")
