@@ -96,14 +96,9 @@ def diff(cell: Cell, unit: str) -> str:
     if change == 0:
         return "0"
     sign = "+" if change > 0 else "−"
-    size = abs(change)
     if unit == "percent":
-        return f"{sign}{size:.1f} pts"
-    if unit == "days":
-        return f"{sign}{size:.1f}"
-    if unit == "money":
-        return f"{sign}£{size / 100:,.2f}"
-    return f"{sign}{int(size):,}"
+        return f"{sign}{abs(change):.1f} pts"  # a change of a percentage is in points
+    return sign + fmt(abs(change), unit)
 
 
 def sections(report: AnnualReport) -> list[tuple[str, list[Table]]]:
