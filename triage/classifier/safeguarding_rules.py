@@ -217,8 +217,8 @@ _KEY_RULES: dict[str, list[int]] = {}
 for _index, _r in enumerate(RULES):
     for _k in _r.keys:
         _KEY_RULES.setdefault(_k, []).append(_index)
-_PAIR_KEYS = {tuple(k[1:].split(" ")): k for k in _KEY_RULES if k[0] == "+"}
-_PAIR_SET = frozenset(_PAIR_KEYS)
+_PAIR_RULES = {tuple(k[1:].split(" ")): rules for k, rules in _KEY_RULES.items() if k[0] == "+"}
+_PAIRS = frozenset(_PAIR_RULES)  # a set, for intersecting with a text's pairs without building a set of them
 _STEM_LENGTHS = sorted({len(k) - 1 for k in _KEY_RULES if k[0] == "~"})
 _WORD_HITS: dict[str, tuple[tuple[int, str], ...]] = {}  # word → (rule, key in the text) it gives
 _CACHE_LIMIT = 100_000
@@ -245,8 +245,8 @@ def candidate_rules(folded: str) -> dict[int, list[str]]:
             cache[word] = hits
         for ri, key in hits:
             found.setdefault(ri, []).append(key)
-    for pair in _PAIR_SET.intersection(zip(tokens, tokens[1:])):  # no set of the text's pairs: most are no key
-        for ri in _KEY_RULES[_PAIR_KEYS[pair]]:
+    for pair in _PAIRS.intersection(zip(tokens, tokens[1:])):
+        for ri in _PAIR_RULES[pair]:
             found.setdefault(ri, []).append(" ".join(pair))
     return found
 
