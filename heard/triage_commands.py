@@ -111,25 +111,48 @@ def register(cli: click.Group) -> None:
             f"cross-validated: kind macro-F1 {cv['kind_macro_f1']:.3f}, reason micro-F1 {cv['reason_micro_f1']:.3f}, "
             f"role accuracy {cv['role_accuracy']:.3f}, safeguarding recall {cv['safeguarding_recall']:.3f}"
         )
-        click.echo(
-            f"held-out: safeguarding recall {held['safeguarding_recall']:.3f}, "
-            f"false-positive rate on non-disclosures {held['safeguarding_false_positive_rate']:.3f}"
-        )
+        for name, part in (("held-out", held), ("blind set", s.get("blind_set"))):
+            if part:
+                click.echo(
+                    f"{name}: safeguarding recall {part['safeguarding_recall']:.3f} (disclosure level "
+                    f"{part['disclosure_recall']:.3f}); on ordinary complaints `disclosure` "
+                    f"{part['disclosure_false_positive_rate_ordinary']:.3f}, `possible` {part['possible_rate_ordinary']:.3f}; "
+                    f"primary reason {part['primary_reason_accuracy']:.3f}"
+                )
 
     @cli.command()
     @click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
                   help="Directory of *.jsonl examples. Default: triage/corpus.")  # fmt: skip
+    @click.option("--test-set", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+                  help="Instead: score the artefact on this labelled JSONL file (e.g. tests/data/blind_set.jsonl), "
+                       "with a table per `group`. Nothing is retrained.")  # fmt: skip
+    @artefact_option
     @click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True, help="Cross-validation folds.")
     @click.option("--jobs", type=click.IntRange(1, 64), default=2, show_default=True, help="Processes to use.")
     @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
-    def evaluate(corpus_dir: Path | None, folds: int, jobs: int, as_json: bool) -> None:
+    def evaluate(corpus_dir: Path | None, test_set: Path | None, artefact: Path | None, folds: int, jobs: int, as_json: bool) -> None:
         """Per-class precision, recall, F1 and confusion matrices: held-out split and cross-validation.
 
-        Retrains from scratch for each split; the shipped artefact is not changed."""
+        Retrains from scratch for each split; the shipped artefact is not changed. With
+        --test-set, scores the artefact (the shipped one unless --artefact) on a test set it
+        never saw, such as the blind set, instead."""
         from triage.classifier.corpus import CorpusError, load_corpus
-        from triage.classifier.evaluation import format_report
+        from triage.classifier.evaluation import format_groups, format_report
         from triage.classifier.training import evaluate as run_evaluation
+        from triage.classifier.training import evaluate_test_set
 
+        if test_set is not None:
+            try:
+                report = evaluate_test_set(_load(artefact), test_set)
+            except CorpusError as exc:
+                raise click.ClickException(f"test set: {exc}") from None
+            if as_json:
+                click.echo(json.dumps(report, indent=2, sort_keys=True))
+                return
+            click.echo(format_report(f"test set {test_set.name}", report))
+            click.echo("\nby group:")
+            click.echo("\n".join(format_groups(report["groups"])))
+            return
         try:
             examples = load_corpus(corpus_dir)
         except CorpusError as exc:
@@ -151,7 +174,10 @@ def register(cli: click.Group) -> None:
 
         With --jsonl every other field of an input object is passed through unchanged; the
         result's fields (kind, kind_confidence, reasons, primary_reason, role,
-        role_confidence, safeguarding, safeguarding_signals, needs_review, flags) are added.
+        role_confidence, safeguarding, safeguarding_level, safeguarding_signals,
+        needs_review, flags) are added. `safeguarding` is true at either level;
+        `safeguarding_level` is "disclosure" (explicit words of harm: urgent), "possible"
+        (officers check) or null.
         A line that is not a JSON object with a string `text` gives {"error": ...} and the
         exit status is 1 at the end."""
         if jsonl == (text is not None):
@@ -166,8 +192,10 @@ def register(cli: click.Group) -> None:
 
 def _readable(result: Any) -> str:
     lines = []
-    if result.safeguarding:
-        lines.append(f"!! SAFEGUARDING: refer now. Signals: {', '.join(result.safeguarding_signals)}")
+    if result.safeguarding_level == "disclosure":
+        lines.append(f"!! SAFEGUARDING DISCLOSURE: refer now. Signals: {', '.join(result.safeguarding_signals)}")
+    elif result.safeguarding:
+        lines.append(f"?  possible safeguarding concern: an officer should check. Signals: {', '.join(result.safeguarding_signals)}")
     lines.append(f"kind       {result.kind.value} ({result.kind_confidence:.0%})")
     if result.reasons:
         lines.append(f"reasons    {', '.join(f'{c} ({s:.0%})' for c, s in result.reasons)}")

@@ -106,6 +106,7 @@ def cases(statuses: tuple[str, ...], limit: int, as_json: bool) -> None:
                     "reference": case.reference, "status": case.status.value, "kind": case.kind.value if case.kind else None,
                     "stage": case.stage.value if case.stage else None, "channel": case.channel.value,
                     "triage": case.triage_state.value, "safeguarding": case.safeguarding,
+                    "safeguarding_level": case.safeguarding_level.value if case.safeguarding_level else None,
                     "received_at": case.received_at.isoformat(), "next_deadline": due.isoformat() if due else None,
                     "owner": owner, "team": team, "summary": case.summary[:80],
                 })
@@ -117,7 +118,7 @@ def cases(statuses: tuple[str, ...], limit: int, as_json: bool) -> None:
         click.echo("no cases")
         return
     for r in rows:
-        flag = "SAFEGUARDING " if r["safeguarding"] else ""
+        flag = {"disclosure": "SAFEGUARDING ", "possible": "possible-safeguarding "}.get(r["safeguarding_level"] or "", "")
         click.echo(f"{r['reference']:<16} {r['status']:<9} {(r['kind'] or '-'):<16} {(r['stage'] or '-'):<16} "
                    f"{r['triage']:<12} due {r['next_deadline'] or '-':<10}  {flag}{r['summary'][:50]!r}")
 

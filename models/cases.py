@@ -21,6 +21,7 @@ from models.enums import (
     Procedure,
     Reason,
     Role,
+    SafeguardingLevel,
     Stage,
     TriageState,
 )
@@ -58,8 +59,10 @@ class Case(SQLModel, table=True):
     triage_detail: dict[str, Any] = json_field(dict)
     triage_confirmed_by_id: int | None = Field(default=None, foreign_key="officer.id")
     triage_confirmed_at: datetime | None = utc_field()
-    # Safeguarding comes before the procedure.
+    # Safeguarding comes before the procedure. `safeguarding` is true at either level (the queue
+    # index reads it); only `disclosure` is urgent and speaks to the person.
     safeguarding: bool = Field(default=False, index=True)
+    safeguarding_level: SafeguardingLevel | None = enum_field(SafeguardingLevel, default=None, nullable=True)
     safeguarding_signals: list[str] = json_field(list)
     safeguarding_referral_at: datetime | None = utc_field()
     eligibility_flags: list[str] = json_field(list)  # court_proceedings, over_12_months, on_behalf
@@ -74,6 +77,24 @@ class Case(SQLModel, table=True):
     received_at: datetime = utc_field(default_factory=utcnow, nullable=False, index=True)
     closed_at: datetime | None = utc_field()
     created_at: datetime = utc_field(default_factory=utcnow, nullable=False)
+
+    @property
+    def disclosure(self) -> bool:
+        """An explicit disclosure: urgent, and the person is given the crisis reply."""
+        return self.safeguarding_level is SafeguardingLevel.disclosure
+
+    def flag_safeguarding(self, level: SafeguardingLevel | None, signals: list[str] | tuple[str, ...] = ()) -> bool:
+        """Raise the flag to `level` (never lower it: only an officer clears or lowers a flag)
+        and add the signals. True when the level went up."""
+        self.safeguarding_signals = sorted({*self.safeguarding_signals, *signals})
+        if level is None or self.safeguarding_level is SafeguardingLevel.disclosure or level == self.safeguarding_level:
+            return False
+        self.safeguarding_level, self.safeguarding = level, True
+        return True
+
+    def set_safeguarding(self, level: SafeguardingLevel | None) -> None:
+        """An officer's decision: any level, or none."""
+        self.safeguarding_level, self.safeguarding = level, level is not None
 
 
 class StageRecord(SQLModel, table=True):

@@ -45,6 +45,13 @@ class Role(StrEnum):
     other = "other"
 
 
+class SafeguardingLevel(StrEnum):
+    """How sure Heard is that a message tells of a child at risk (DESIGN.md: a guess never speaks as a fact)."""
+
+    disclosure = "disclosure"  # explicit words of current harm or danger: crisis reply, urgent
+    possible = "possible"  # something a recall-tuned model noticed: officers check, the person is not alarmed
+
+
 class Procedure(StrEnum):
     statutory = "statutory"
     corporate = "corporate"

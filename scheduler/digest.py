@@ -39,7 +39,10 @@ def digest_pass(conn: Connection, clock: Clock, zone: ZoneInfo, today: date, now
 
     figures = {
         "need review": count(C.c.triage_state == TriageState.needs_review.value),
-        "safeguarding flags": count(C.c.safeguarding.is_(True), C.c.safeguarding_referral_at.is_(None)),
+        "safeguarding disclosures with no referral": count(C.c.safeguarding_level == "disclosure",
+                                                           C.c.safeguarding_referral_at.is_(None)),
+        "possible safeguarding concerns to check": count(C.c.safeguarding_level == "possible",
+                                                         C.c.triage_state == TriageState.needs_review.value),
         "due today": count(D.c.due_on == today, D.c.status == "open", D.c.kind.in_(responses), deadlines=True),
         "due in the next 3 working days": count(D.c.due_on > today, D.c.due_on <= soon, D.c.status == "open",
                                                 D.c.kind.in_(responses), deadlines=True),

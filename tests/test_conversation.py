@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from bots.conversation import wording
 from models import Advocacy, AuditEvent, Case, ConversationState, Deadline, Message
-from models.enums import AdvocacyAnswer, DeadlineKind, DeadlineStatus, Direction, Kind, Role, Stage
+from models.enums import AdvocacyAnswer, DeadlineKind, DeadlineStatus, Direction, Kind, Role, SafeguardingLevel, Stage
 from tests.chat_helpers import Talk, buttons_of, conversation, text_of
 
 STAGE_1_DUE = date(2026, 12, 7)  # 10 working days after Mon 23 Nov 2026
@@ -139,6 +139,36 @@ def test_a_safeguarding_risk_gets_the_safety_message_at_once_and_an_urgent_flag(
     later = talk.say("I am scared to go back tonight.")
     assert later and case.reference in text_of(later)
     assert len(cases(engine)) == 1
+
+
+def test_a_child_who_discloses_still_gets_their_reference_date_and_the_advocate_offer(engine) -> None:  # type: ignore[no-untyped-def]
+    talk = Talk(engine, conversation())
+    replies = talk.say("My stepdad hits me when mum is at work.")
+    said = text_of(replies)
+    assert "999" in said and said.index("999") < said.index("CSC-")  # safety first, then the rest
+    assert "Monday 7 December 2026" in said
+    assert buttons_of(replies)[-3:] == [wording.ADVOCATE_YES, wording.ADVOCATE_NO, wording.ADVOCATE_WHAT]
+    [case] = cases(engine)
+    assert case.safeguarding_level is SafeguardingLevel.disclosure
+    with Session(engine) as session:
+        [offer] = session.exec(select(Advocacy).where(Advocacy.case_id == case.id)).all()
+    assert offer.offered_at is not None
+    talk.press("advocate:yes")
+    with Session(engine) as session:
+        assert session.get(Advocacy, offer.id).answer is AdvocacyAnswer.yes
+
+
+def test_a_possible_flag_is_for_officers_and_the_story_goes_on(engine) -> None:  # type: ignore[no-untyped-def]
+    talk = Talk(engine, conversation())
+    talk.say("They said I can't go on the trip to France.")
+    replies = talk.say("and now I can't go and everyone else in my class is going")
+    assert replies == []  # the story is still being told: no alarm, nothing closed
+    assert cases(engine) == []
+    said = text_of(talk.press("done"))
+    assert wording.SAFE_FIRST not in said and "999" not in said and "CSC-" in said
+    [case] = cases(engine)
+    assert case.safeguarding_level is SafeguardingLevel.possible and case.safeguarding
+    assert case.safeguarding_signals == ["model:0.20"]
 
 
 def test_a_disclosure_after_the_case_is_open_flags_it_and_answers_with_help_first(engine) -> None:  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from models import AuditEvent, Team, session_scope
-from models.enums import Kind, OfficerRole, Reason, Role
+from models.enums import Kind, OfficerRole, Reason, Role, SafeguardingLevel
 from tests.web_helpers import Now, client, form, make_app, open_case, sign_in
 from triage.intake import Suggestion
 
@@ -71,7 +71,7 @@ def test_the_dashboard_counts_open_work(engine: Engine) -> None:
     overdue = open_case(engine, "Still waiting.", received=datetime(2026, 11, 2, 9, tzinfo=UTC), suggestion=COMPLAINT)  # due 16 Nov
     open_case(engine, "Due this week.", received=datetime(2026, 11, 13, 9, tzinfo=UTC), sender="b@example.org", suggestion=COMPLAINT)  # due 27 Nov
     open_case(engine, "He hits me.", received=datetime(2026, 11, 20, 9, tzinfo=UTC), sender="c@example.org",
-              suggestion=Suggestion(kind=Kind.complaint, safeguarding=True))
+              suggestion=Suggestion(kind=Kind.complaint, safeguarding_level=SafeguardingLevel.disclosure))
     manager = sign_in(app, engine, "meg", OfficerRole.manager)
     form(manager, f"/cases/{overdue}/respond", {"outcome": "upheld", "on": "2026-11-20"}, page=f"/cases/{overdue}")
     with session_scope(engine) as session:

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from models import AuditEvent, Case, Deadline, OutboxItem, StageRecord
-from models.enums import CaseStatus, DeadlineKind, DeadlineStatus, Kind, OfficerRole, Outcome, Reason, Role, Stage
+from models.enums import CaseStatus, DeadlineKind, DeadlineStatus, Kind, OfficerRole, Outcome, Reason, Role, SafeguardingLevel, Stage
 from tests.web_helpers import case, form, make_app, open_case, sign_in
 from triage.intake import Suggestion
 
@@ -195,7 +195,7 @@ def test_a_reply_goes_to_the_outbox_on_the_case_channel_once(engine: Engine) -> 
 
 def test_closing_a_flagged_case_needs_the_referral_recorded_first(engine: Engine) -> None:
     reference = open_case(engine, "He hits me.", received=RECEIVED,
-                          suggestion=Suggestion(kind=Kind.complaint, safeguarding=True, signals=["physical_abuse"]))
+                          suggestion=Suggestion(kind=Kind.complaint, safeguarding_level=SafeguardingLevel.disclosure, signals=["physical_abuse"]))
     c = sign_in(make_app(engine), engine)
     assert "record the referral" in act(c, reference, "close", {"why": "done"}).text
     assert act(c, reference, "referral", {"note": "MASH, 10:05, spoke to duty SW"}).status_code == 303

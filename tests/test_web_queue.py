@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from models import Case, Team, TrainingLabel, session_scope
-from models.enums import Channel, Kind, Reason, Role, TriageState
+from models.enums import Channel, Kind, Reason, Role, SafeguardingLevel, TriageState
 from scheduler.calendar import WorkingDayCalendar
 from tests.web_helpers import Now, case, form, make_app, open_case, sign_in
 from triage.intake import Suggestion
@@ -38,9 +38,33 @@ def test_safeguarding_comes_first_then_the_nearest_deadline_then_no_deadline(eng
     thanks = open_case(engine, "Thank you Amira!", received=day(1), sender="c@example.org",
                        suggestion=Suggestion(kind=Kind.compliment, confidence=0.9))
     unsafe = open_case(engine, "He hits me when mum is out.", received=day(22), sender="d@example.org",
-                       suggestion=Suggestion(kind=Kind.complaint, confidence=0.4, safeguarding=True, signals=["physical_abuse"]))
+                       suggestion=Suggestion(kind=Kind.complaint, confidence=0.4, safeguarding_level=SafeguardingLevel.disclosure, signals=["physical_abuse"]))
     c = sign_in(make_app(engine), engine)
     assert order(c) == [unsafe, early, late, thanks]
+
+
+def test_a_disclosure_and_a_possible_concern_are_marked_differently_and_both_sorted_high(engine: Engine) -> None:
+    ordinary = open_case(engine, "Nobody rang me back.", received=day(2), suggestion=COMPLAINT)
+    maybe = open_case(engine, "now I can't go and everyone else in my class is going", received=day(3), sender="m@example.org",
+                      suggestion=Suggestion(kind=Kind.complaint, confidence=0.9, safeguarding_level=SafeguardingLevel.possible,
+                                            signals=["model:0.20"]))
+    unsafe = open_case(engine, "He hits me when mum is out.", received=day(22), sender="d@example.org",
+                       suggestion=Suggestion(kind=Kind.complaint, safeguarding_level=SafeguardingLevel.disclosure,
+                                             signals=["disclosure:hit_me"]))
+    c = sign_in(make_app(engine), engine)
+    assert order(c) == [unsafe, maybe, ordinary]  # disclosures, then possible concerns, then by deadline
+    page = c.get("/queue").text
+    rows = {ref: page[page.index(f'data-open>{ref}'):][: page[page.index(f'data-open>{ref}'):].index("</tr>")]
+            for ref in (unsafe, maybe, ordinary)}
+    assert 'data-flag="disclosure"' in rows[unsafe] and "Safeguarding: disclosure" in rows[unsafe]
+    assert 'data-flag="possible"' in rows[maybe] and "Possible safeguarding: check" in rows[maybe] and "model:0.20" in rows[maybe]
+    assert "data-flag" not in rows[ordinary]
+    assert '<tr data-row class="safeguarding' in page and '<tr data-row class="possible' in page
+    # an officer lowers the disclosure to "possible" from the row: the level changes, and is a training label
+    assert form(c, f"/queue/{unsafe}/triage", {"kind": "complaint", "safeguarding": "possible"}).status_code == 303
+    assert case(engine, unsafe).safeguarding_level is SafeguardingLevel.possible and case(engine, unsafe).safeguarding
+    form(c, f"/queue/{maybe}/triage", {"kind": "complaint", "safeguarding": ""})
+    assert case(engine, maybe).safeguarding_level is None and not case(engine, maybe).safeguarding
 
 
 def test_each_row_shows_the_opening_words_the_suggestion_with_confidence_and_days_left(engine: Engine) -> None:
@@ -145,7 +169,7 @@ def test_correcting_in_the_queue_stores_each_corrected_field_as_a_training_label
 
 def test_pages_show_every_case_once_in_order(sqlite_engine: Engine) -> None:
     refs = [open_case(sqlite_engine, f"Complaint number {i}.", received=datetime(2026, 10, 1 + i % 28, 9, tzinfo=UTC),
-                      sender=f"p{i}@example.org", suggestion=COMPLAINT if i % 7 else Suggestion(kind=Kind.complaint, safeguarding=True))
+                      sender=f"p{i}@example.org", suggestion=COMPLAINT if i % 7 else Suggestion(kind=Kind.complaint, safeguarding_level=SafeguardingLevel.disclosure))
             for i in range(120)]
     c = sign_in(make_app(sqlite_engine), sqlite_engine)
     seen = order(c) + order(c, "?page=2") + order(c, "?page=3")

@@ -15,7 +15,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from models import Advocacy, AuditEvent, Case, ChannelIdentity, Contact, Deadline, Message, OutboxItem
-from models.enums import AdvocacyAnswer, CaseStatus, Channel, DeadlineKind, Kind, Reason, Role, Stage, TriageState
+from models.enums import (
+    AdvocacyAnswer, CaseStatus, Channel, DeadlineKind, Kind, Reason, Role, SafeguardingLevel, Stage, TriageState,
+)
 from scheduler import wording
 from scheduler.chase import bookmark_for
 from scheduler.clock import CaseEvents, Clock
@@ -38,11 +40,21 @@ class Suggestion:
     reasons: list[Reason] = field(default_factory=list)
     primary_reason: Reason | None = None
     role: Role | None = None
-    safeguarding: bool = False
+    safeguarding_level: SafeguardingLevel | None = None
     signals: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     needs_review: bool = True
     detail: dict = field(default_factory=dict)
+
+    @property
+    def safeguarding(self) -> bool:
+        """Flagged at either level."""
+        return self.safeguarding_level is not None
+
+    @property
+    def disclosure(self) -> bool:
+        """Explicit words of current harm: the only level that speaks to the person."""
+        return self.safeguarding_level is SafeguardingLevel.disclosure
 
 
 Classify = Callable[[str], Suggestion]
@@ -154,6 +166,7 @@ def take_in(
         triage_confidence=suggestion.confidence,
         triage_detail=suggestion.detail,
         safeguarding=suggestion.safeguarding,
+        safeguarding_level=suggestion.safeguarding_level,
         safeguarding_signals=list(suggestion.signals),
         eligibility_flags=list(suggestion.flags),
         received_at=message.received_at,
@@ -217,7 +230,7 @@ def _acknowledge(session: Session, case: Case, to: str, reply_by, young: bool, s
     from models.enums import OutboxStatus
 
     body = wording.acknowledgement(
-        case.reference, reply_by or now.date(), young_person=young, safeguarding=case.safeguarding,
+        case.reference, reply_by or now.date(), young_person=young, safeguarding=case.disclosure,
         compliment=case.kind is Kind.compliment,
     )
     session.add(

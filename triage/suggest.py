@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from models.enums import Kind, Reason, Role
+from models.enums import Kind, Reason, Role, SafeguardingLevel
 from triage.intake import Classify, Suggestion
 
 log = logging.getLogger("heard.triage")
@@ -23,7 +23,7 @@ def suggestion_from(result) -> Suggestion:  # type: ignore[no-untyped-def]
         reasons=[Reason(code) for code, _ in result.reasons],
         primary_reason=Reason(result.primary_reason) if result.primary_reason else None,
         role=Role(result.role),
-        safeguarding=result.safeguarding,
+        safeguarding_level=SafeguardingLevel(result.safeguarding_level) if result.safeguarding_level else None,
         signals=list(result.safeguarding_signals),
         flags=list(result.flags),
         needs_review=result.needs_review,

@@ -40,7 +40,7 @@ def open_case(session: Session, messages: Sequence[Message], story: str, suggest
     if outcome.opened:
         case.summary = story[:500]
         if suggestion.safeguarding:
-            flag_safeguarding(session, case, suggestion.signals, now, first.channel)
+            flag_safeguarding(session, case, suggestion, now, first.channel, opening=True)
     for message in rest:
         message.case_id, message.contact_id = case.id, first.contact_id
     return outcome
@@ -55,15 +55,17 @@ def acknowledged(session: Session, case: Case, channel: Channel, now: datetime, 
                            detail={"channel": channel.value, "how": "reference and date given in the chat"}))
 
 
-def flag_safeguarding(session: Session, case: Case, signals: Sequence[str], now: datetime, channel: Channel) -> None:
-    """The urgent flag: the case goes to the top of the queue and back to review."""
-    first_time = not case.safeguarding
-    case.safeguarding = True
-    case.safeguarding_signals = sorted({*case.safeguarding_signals, *signals})
+def flag_safeguarding(session: Session, case: Case, suggestion: Suggestion, now: datetime, channel: Channel, *,
+                      opening: bool = False) -> None:
+    """A flag at the suggestion's level: the case goes to the top of the queue and back to
+    review. Only a `disclosure` is urgent; a flag is raised, never lowered, by what arrives."""
+    new_signals = set(suggestion.signals) - set(case.safeguarding_signals)
+    raised = case.flag_safeguarding(suggestion.safeguarding_level, suggestion.signals)
     case.triage_state = TriageState.needs_review
-    if first_time or signals:
+    if raised or new_signals or opening:
         session.add(AuditEvent(at=now, actor=f"intake:{channel.value}", case_id=case.id, action="safeguarding_flagged",
-                               detail={"signals": list(signals), "urgent": True}))
+                               detail={"signals": sorted(suggestion.signals), "level": str(case.safeguarding_level),
+                                       "urgent": case.disclosure}))
 
 
 def thread_message(session: Session, message: Message, case: Case, *, clock: Clock, zone: ZoneInfo,

@@ -7,8 +7,10 @@ as buttons on Telegram, as buttons in the web chat.
 The steps:
 1. Greeting: what Heard is for and, in one short paragraph, what happens to what they write.
 2. Story: one or several messages, closed by "That's everything" or by a pause.
-3. The story becomes a case (intake), classified. A safeguarding risk gets the safety message
-   at once, before anything else, and an urgent flag — at any point, even mid-story.
+3. The story becomes a case (intake), classified. A disclosure (explicit words of harm) gets
+   the safety message at once, before anything else, and an urgent flag — at any point, even
+   mid-story — and then the rest of the conversation as for anyone else. A `possible` flag
+   is for officers only: the person is not alarmed on a guess, and the story goes on.
 4. Complaint or initial feedback: the reference and the date they will hear by; only if the
    classifier is unsure, "complaint or quick fix?"; only if unknown, "you or someone helping?";
    then the advocate offer to every child or young person. Compliment: thanks, passed on.
@@ -148,19 +150,16 @@ class Conversation:
         case = outcome.case
         chat.data = {"address": chat.address, "case_id": case.id, "parts": []}
         replies: list[Reply] = []
-        if case.safeguarding:
-            replies += [Reply(f"{wording.SAFE_FIRST} {wording.SAFETY}")]
+        if suggestion.disclosure:
+            replies += [Reply(f"{wording.SAFE_FIRST} {wording.SAFETY}"), Reply(wording.SAFE_AFTER)]
         if not outcome.opened:
             chat.state = "open"
             return self._finish(session, chat, case, replies + [Reply(wording.added(case.reference))])
         casework.acknowledged(session, case, chat.channel, now, self.zone)
-        if case.safeguarding:
-            chat.state = "open"
-            return replies + [Reply(wording.SAFE_AFTER), Reply(wording.reference_line(case.reference))]
         unsure = suggestion.kind is None or suggestion.needs_review
         if suggestion.kind is Kind.compliment and not unsure:
             chat.state = "open"
-            return [Reply(wording.COMPLIMENT), Reply(wording.compliment_reference(case.reference))]
+            return replies + [Reply(wording.COMPLIMENT), Reply(wording.compliment_reference(case.reference))]
         due = casework.reply_by(session, case)
         opening = wording.reference_line(case.reference) + (f" {wording.next_step(due)}" if due else "")
         replies.append(Reply(opening))
@@ -175,7 +174,7 @@ class Conversation:
         first = not chat.parts
         chat.data["parts"] = [*chat.parts, [message_id, text]]
         chat.data["last_at"] = now.isoformat()
-        if self.classify is not None and self.classify(text).safeguarding:
+        if self.classify is not None and self.classify(text).disclosure:
             return self.close(session, chat, now)  # at once: never wait for the rest of the story
         if kept:
             return [*kept, Reply(wording.GOT_IT, DONE)] if first else kept
@@ -235,7 +234,9 @@ class Conversation:
         suggestion = self.classify(text)
         if not suggestion.safeguarding:
             return []
-        casework.flag_safeguarding(session, case, suggestion.signals, now, case.channel)
+        casework.flag_safeguarding(session, case, suggestion, now, case.channel)
+        if not suggestion.disclosure:
+            return []  # for officers: the person is not alarmed on a guess
         return [Reply(f"{wording.SAFE_FIRST} {wording.SAFETY}"), Reply(wording.SAFE_AFTER)]
 
     def _case(self, session: Session, chat: Chat) -> Case | None:
@@ -257,7 +258,7 @@ class Conversation:
 
     def _finish(self, session: Session, chat: Chat, case: Case, replies: list[Reply]) -> list[Reply]:
         """Every turn about a complaint says what happens next and by when."""
-        if case.kind is Kind.compliment or case.status is not CaseStatus.open or case.safeguarding:
+        if case.kind is Kind.compliment or case.status is not CaseStatus.open:
             return replies
         due = casework.reply_by(session, case)
         if due is None or any(wording.hear_by(due) in r.text for r in replies):

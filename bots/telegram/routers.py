@@ -223,7 +223,7 @@ def _apply_edit(desk: Desk, edited: TgMessage, stored: Stored) -> None:
             session.add(AuditEvent(at=now, actor="intake:telegram", case_id=case.id, action="message_edited",
                                    detail={"message_id": original.id}))
             if desk.conversation.classify and (s := desk.conversation.classify(text)).safeguarding:
-                casework.flag_safeguarding(session, case, s.signals, now, case.channel)
+                casework.flag_safeguarding(session, case, s, now, case.channel)
         session.commit()
 
 

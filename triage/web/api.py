@@ -10,13 +10,13 @@ from pydantic import BaseModel
 from sqlmodel import Session, select
 
 from models import Deadline, Officer
-from models.enums import Kind, Reason, Role
+from models.enums import Kind, Reason, Role, SafeguardingLevel
 from triage.web import casework, deps
 from triage.web.case import find_case
 from triage.web.casework import Actor, Refused
 from triage.web.dashboard import build
 from triage.web.queue import QueueRow, days_left, fetch_queue, parse_filters
-from triage.web.review import Verdict, confirm_triage
+from triage.web.review import Verdict, confirm_triage, safeguarding_level
 
 router = APIRouter(prefix="/api", tags=["officers"])
 
@@ -34,7 +34,9 @@ class QueueItem(BaseModel):
     confidence: float | None
     reasons: list[str]
     role: str | None
-    safeguarding: bool
+    safeguarding: bool  # flagged at either level
+    safeguarding_level: SafeguardingLevel | None  # disclosure (urgent), possible (officers check) or none
+    safeguarding_signals: list[str]
     stage: str | None
     channel: str
     triage_state: str
@@ -74,6 +76,8 @@ class CaseOut(BaseModel):
     triage_state: str
     triage_confidence: float | None
     safeguarding: bool
+    safeguarding_level: SafeguardingLevel | None
+    safeguarding_signals: list[str]
     safeguarding_referral_at: datetime | None
     received_at: datetime
     summary: str
@@ -85,7 +89,8 @@ class TriageIn(BaseModel):
     reasons: list[Reason] = []
     primary_reason: Reason | None = None
     role: Role | None = None
-    safeguarding: bool = False
+    safeguarding: bool = False  # true means `disclosure`, unless safeguarding_level says otherwise
+    safeguarding_level: SafeguardingLevel | None = None
 
 
 class TriageOut(BaseModel):
@@ -97,7 +102,8 @@ def _item(row: QueueRow) -> QueueItem:
     c = row.case
     return QueueItem(
         reference=c.reference, opening_words=c.summary[:200], kind=c.kind, confidence=c.triage_confidence,
-        reasons=[str(r) for r in c.reasons], role=c.complainant_role, safeguarding=c.safeguarding, stage=c.stage,
+        reasons=[str(r) for r in c.reasons], role=c.complainant_role, safeguarding=c.safeguarding,
+        safeguarding_level=c.safeguarding_level, safeguarding_signals=list(c.safeguarding_signals), stage=c.stage,
         channel=c.channel, triage_state=c.triage_state, due_on=row.due_on, working_days_left=row.days_left,
         team=row.team, owner=row.owner,
     )
@@ -131,6 +137,7 @@ def case(request: Request, reference: str, actor: Actor = Depends(deps.actor), s
         reference=c.reference, status=c.status, kind=c.kind, stage=c.stage, procedure=c.procedure, channel=c.channel,
         reasons=[str(r) for r in c.reasons], primary_reason=c.primary_reason, role=c.complainant_role,
         triage_state=c.triage_state, triage_confidence=c.triage_confidence, safeguarding=c.safeguarding,
+        safeguarding_level=c.safeguarding_level, safeguarding_signals=list(c.safeguarding_signals),
         safeguarding_referral_at=c.safeguarding_referral_at, received_at=c.received_at, summary=c.summary,
         deadlines=[DeadlineOut(kind=d.kind, due_on=d.due_on, status=d.status, explanation=d.explanation,
                                working_days_left=days_left(w.clock.calendar, w.today, d.due_on) if d.status in casework.LIVE else None,
@@ -145,7 +152,8 @@ def triage(request: Request, reference: str, verdict: TriageIn, actor: Actor = D
     c = find_case(session, reference)
     try:
         corrected = confirm_triage(session, c, deps.web(request).clock, actor, Verdict(
-            verdict.kind, verdict.reasons, verdict.primary_reason, verdict.role, verdict.safeguarding))
+            verdict.kind, verdict.reasons, verdict.primary_reason, verdict.role,
+            verdict.safeguarding_level or safeguarding_level(verdict.safeguarding)))
     except Refused as exc:
         raise HTTPException(409, str(exc)) from None
     return TriageOut(reference=c.reference, corrected=corrected)

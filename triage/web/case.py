@@ -24,7 +24,7 @@ from triage.web import casework, deps
 from triage.web.auth import at_least
 from triage.web.casework import Actor, Refused
 from triage.web.queue import days_left, triage_options
-from triage.web.review import Verdict, confirm_triage, reply
+from triage.web.review import Verdict, confirm_triage, reply, safeguarding_level
 
 router = APIRouter()
 
@@ -165,7 +165,7 @@ async def triage_action(request: Request, reference: str, actor: Actor = Depends
     def work(case: Case) -> None:
         verdict = Verdict(Kind(data["kind"]) if data["kind"] else None, [Reason(r) for r in data["reasons"]],
                           Reason(data["primary_reason"]) if data["primary_reason"] else None,
-                          Role(data["role"]) if data["role"] else None, data["safeguarding"] == "1")
+                          Role(data["role"]) if data["role"] else None, safeguarding_level(data["safeguarding"]))
         confirm_triage(session, case, deps.web(request).clock, actor, verdict)
 
     return _act(request, session, reference, actor, "triage", data, work)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from models import AuditEvent, Case, ChannelIdentity, Deadline, Message, Officer, OutboxItem, StageRecord, Team
-from models.enums import CaseStatus, DeadlineKind, DeadlineStatus, Kind, Procedure, Stage
+from models.enums import CaseStatus, DeadlineKind, DeadlineStatus, Kind, Procedure, SafeguardingLevel, Stage
 from scheduler import wording
 from scheduler.clock import CaseEvents, Clock
 
@@ -166,8 +166,7 @@ def merge(session: Session, into: Case, other: Case, actor: Actor) -> None:
         if row.status in LIVE:
             row.status = DeadlineStatus.superseded
     other.status, other.merged_into_id, other.closed_at = CaseStatus.merged, into.id, actor.now
-    into.safeguarding = into.safeguarding or other.safeguarding
-    into.safeguarding_signals = sorted(set(into.safeguarding_signals) | set(other.safeguarding_signals))
+    into.flag_safeguarding(other.safeguarding_level, other.safeguarding_signals)
     audit(session, actor, other, "merged_into", into=into.reference)
     audit(session, actor, into, "merged_from", other=other.reference)
 
@@ -276,7 +275,7 @@ def record_referral(session: Session, case: Case, actor: Actor, note: str) -> No
     if case.safeguarding_referral_at is not None:
         raise Refused("a safeguarding referral is already recorded for this case")
     case.safeguarding_referral_at = actor.now
-    case.safeguarding = True
+    case.set_safeguarding(SafeguardingLevel.disclosure)  # referred: it is treated as a disclosure
     audit(session, actor, case, "safeguarding_referral", note=note.strip())
 
 
@@ -289,7 +288,8 @@ def add_note(session: Session, case: Case, actor: Actor, text: str) -> None:
 def close(session: Session, case: Case, actor: Actor, why: str) -> None:
     live_case(case)
     if case.safeguarding and case.safeguarding_referral_at is None:
-        raise Refused("this case carries a safeguarding flag: record the referral (or clear the flag in triage) before closing")
+        what = "safeguarding disclosure" if case.disclosure else "possible safeguarding concern"
+        raise Refused(f"this case carries a {what}: record the referral (or clear the flag in triage) before closing")
     for row in session.exec(select(Deadline).where(Deadline.case_id == case.id)):
         if row.status in LIVE:
             row.status = DeadlineStatus.superseded

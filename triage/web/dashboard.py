@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from models import Case, Deadline, StageRecord, Team
-from models.enums import DeadlineStatus, OfficerRole, Stage, TriageState
+from models.enums import DeadlineStatus, OfficerRole, SafeguardingLevel, Stage, TriageState
 from scheduler.calendar import WorkingDayCalendar
 from triage.web import deps
 from triage.web.auth import at_least
@@ -49,8 +49,9 @@ class Dashboard:
     due_this_week: int
     overdue: int
     needs_review: int
-    safeguarding_open: int
+    safeguarding_open: int  # disclosures
     safeguarding_unreferred: int
+    safeguarding_possible: int  # possible concerns for officers to check
     timeliness: Timeliness
     year_from: date
     teams: list[dict[str, Any]] = field(default_factory=list)
@@ -100,8 +101,10 @@ def build(session: Session, w: deps.Web, *, with_teams: bool) -> Dashboard:
         due_this_week=_open_deadline_cases(session, Deadline.due_on >= today, Deadline.due_on <= week_end),
         overdue=_open_deadline_cases(session, Deadline.due_on < today),
         needs_review=count(Case.triage_state == TriageState.needs_review),
-        safeguarding_open=count(Case.safeguarding == sa.true()),
-        safeguarding_unreferred=count(Case.safeguarding == sa.true(), Case.safeguarding_referral_at.is_(None)),
+        safeguarding_open=count(Case.safeguarding_level == SafeguardingLevel.disclosure),
+        safeguarding_unreferred=count(Case.safeguarding_level == SafeguardingLevel.disclosure,
+                                      Case.safeguarding_referral_at.is_(None)),
+        safeguarding_possible=count(Case.safeguarding_level == SafeguardingLevel.possible),
         timeliness=timeliness(session, w.clock.calendar, w.zone, since),
         year_from=since,
     )

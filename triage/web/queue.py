@@ -1,5 +1,5 @@
-"""The triage queue: open cases, safeguarding first, then by the nearest deadline officers
-must meet, with filters.
+"""The triage queue: open cases, safeguarding first (disclosures, then possible concerns),
+then by the nearest deadline officers must meet, with filters.
 
 Fast with a million cases: the flagged cases are few and read through an index on
 (status, safeguarding, triage_state); the rest are read in deadline order straight off the
@@ -19,7 +19,9 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from models import Case, Deadline
-from models.enums import CaseStatus, Channel, DeadlineKind, DeadlineStatus, Kind, Reason, Role, Stage, TriageState
+from models.enums import (
+    CaseStatus, Channel, DeadlineKind, DeadlineStatus, Kind, Reason, Role, SafeguardingLevel, Stage, TriageState,
+)
 from scheduler.calendar import WorkingDayCalendar
 
 PAGE_SIZE = 50
@@ -181,7 +183,8 @@ def _flagged(session: Session, f: QueueFilters, today: date, skip: int, take: in
         return [], total
     rows = session.execute((
         sa.select(Case.id, nearest.label("due")).where(*conds)
-        .order_by(nearest.is_(None), nearest, Case.id).offset(skip).limit(take)
+        .order_by(sa.case((Case.safeguarding_level == SafeguardingLevel.disclosure, 0), else_=1),
+                  nearest.is_(None), nearest, Case.id).offset(skip).limit(take)
     )).all()
     return [(r.id, r.due) for r in rows], total
 

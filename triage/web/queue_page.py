@@ -34,7 +34,7 @@ def confirm_from_queue(
 ) -> Response:
     """Confirm or correct from the queue row, then return to the same view."""
     from triage.web.case import find_case
-    from triage.web.review import Verdict, confirm_triage
+    from triage.web.review import Verdict, confirm_triage, safeguarding_level
 
     case = find_case(session, reference)
     reasons = list(case.reasons)
@@ -45,7 +45,7 @@ def confirm_from_queue(
             reasons, primary = [], None
         elif primary and primary not in reasons:
             reasons = [primary, *[r for r in reasons if r != case.primary_reason]]
-        verdict = Verdict(chosen_kind, reasons, primary, Role(role) if role else None, safeguarding == "1")
+        verdict = Verdict(chosen_kind, reasons, primary, Role(role) if role else None, safeguarding_level(safeguarding))
         corrected = confirm_triage(session, case, deps.web(request).clock, actor, verdict)
     except (Refused, ValueError) as exc:
         session.rollback()

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from models import Case, ChannelIdentity, Deadline, Message, OutboxItem, TrainingLabel
-from models.enums import DeadlineKind, DeadlineStatus, Direction, Kind, OutboxStatus, Reason, Role, Stage, TriageState
+from models.enums import (
+    DeadlineKind, DeadlineStatus, Direction, Kind, OutboxStatus, Reason, Role, SafeguardingLevel, Stage, TriageState,
+)
 from scheduler.clock import Clock
 from triage.web.casework import LIVE, Actor, Refused, audit, first_stage, live_case, sync_deadlines
 
@@ -25,7 +27,20 @@ class Verdict:
     reasons: list[Reason]
     primary_reason: Reason | None
     role: Role | None
-    safeguarding: bool
+    safeguarding: SafeguardingLevel | None  # the officer's level: disclosure, possible, or no concern
+
+
+def safeguarding_level(value: object) -> SafeguardingLevel | None:
+    """A form's or the API's safeguarding answer: a level name, or a yes/no ("1", true) that means
+    `disclosure` (an officer who ticks "safeguarding" is saying it is a concern) or none."""
+    if isinstance(value, SafeguardingLevel) or value is None:
+        return value
+    text = str(value).strip().lower()
+    if text in ("", "0", "false", "none", "no"):
+        return None
+    if text in ("1", "true", "yes", "on"):
+        return SafeguardingLevel.disclosure
+    return SafeguardingLevel(text)  # ValueError names anything else
 
 
 def case_text(session: Session, case: Case) -> str:
@@ -51,14 +66,14 @@ def confirm_triage(session: Session, case: Case, clock: Clock, actor: Actor, ver
         "reasons": sorted(str(r) for r in case.reasons),
         "primary_reason": case.primary_reason.value if case.primary_reason else None,
         "role": case.complainant_role.value if case.complainant_role else None,
-        "safeguarding": case.safeguarding,
+        "safeguarding": case.safeguarding_level.value if case.safeguarding_level else None,
     }
     decided = {
         "kind": verdict.kind.value if verdict.kind else None,
         "reasons": sorted(r.value for r in reasons),
         "primary_reason": primary.value if primary else None,
         "role": verdict.role.value if verdict.role else None,
-        "safeguarding": verdict.safeguarding,
+        "safeguarding": verdict.safeguarding.value if verdict.safeguarding else None,
     }
     corrected = [name for name in suggested if suggested[name] != decided[name]]
     text = case_text(session, case)
@@ -67,7 +82,8 @@ def confirm_triage(session: Session, case: Case, clock: Clock, actor: Actor, ver
                                   corrected=decided[name], officer_id=actor.officer.id, created_at=actor.now))
     kind_changed = case.kind is not verdict.kind
     case.kind, case.reasons, case.primary_reason = verdict.kind, reasons, primary
-    case.complainant_role, case.safeguarding = verdict.role, verdict.safeguarding
+    case.complainant_role = verdict.role
+    case.set_safeguarding(verdict.safeguarding)
     case.triage_state, case.triage_confirmed_by_id, case.triage_confirmed_at = TriageState.confirmed, actor.officer.id, actor.now
     case.possible_escalation = False
     changes: list[str] = []
