@@ -31,7 +31,7 @@ from triage.classifier.training import corrections_to_examples
 
 ROOT = Path(__file__).resolve().parents[1]
 JSON_FIELDS = ["kind", "kind_confidence", "reasons", "primary_reason", "role", "role_confidence",
-               "safeguarding", "safeguarding_signals", "needs_review", "flags"]  # fmt: skip
+               "safeguarding", "safeguarding_level", "safeguarding_signals", "needs_review", "flags"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +102,69 @@ def test_low_confidence_never_suppresses_a_safeguarding_flag(clf: Classifier) ->
     assert result.needs_review
     assert result.safeguarding
     assert "self_harm:hurting_myself" in result.safeguarding_signals
+
+
+# --- what the issue saw on text the corpus never held ----------------------------------
+
+
+@pytest.mark.parametrize("text", [
+    "my pocket money has not been paid for two months",
+    "I've had 4 different social workers this year",
+    "Nobody rang me back about contact.",
+    "and now I can't go and everyone else in my class is going",
+])
+def test_an_everyday_complaint_is_never_a_disclosure(clf: Classifier, text: str) -> None:
+    result = clf.classify(text)
+    assert result.kind is not Kind.compliment
+    assert result.safeguarding_level != "disclosure", result.safeguarding_signals
+
+
+def test_a_thank_you_that_tells_of_a_hard_time_is_a_compliment(clf: Classifier) -> None:
+    result = clf.classify(
+        "It has been a very challenging time with it all being new to us, and we didn't know what to expect "
+        "from social services. Theresa has been so supportive, always calm and always there when we rang. Thank you."
+    )
+    assert result.kind is Kind.compliment and not result.safeguarding
+
+
+def test_a_promise_never_kept_is_a_complaint_not_thanks(clf: Classifier) -> None:
+    result = clf.classify("I was promised a laptop for college and never got it")
+    assert result.kind is not Kind.compliment
+
+
+def test_an_officers_summary_gets_its_main_reason(clf: Classifier) -> None:
+    result = clf.classify("A complaint from a care leaver about his savings, which he says were never paid into his "
+                          "account when he turned 18. He wants the money and an explanation.")
+    assert result.primary_reason == "finance"
+    assert "confidentiality_records" not in [c for c, _ in result.reasons]
+
+
+@pytest.mark.parametrize("text", ["hello", "thanks", "👍", "😡😡😡", "?"])
+def test_one_word_or_emoji_alone_goes_to_review(clf: Classifier, text: str) -> None:
+    assert clf.classify(text).needs_review
+
+
+def test_explicit_words_of_harm_are_a_disclosure_and_a_guess_is_only_possible(clf: Classifier) -> None:
+    disclosure = clf.classify("my stepdad hit me last night and i dont want to go home")
+    assert disclosure.safeguarding_level == "disclosure" and disclosure.safeguarding
+    assert "disclosure:hit_me" in disclosure.safeguarding_signals
+    # a rule that is common in complaints about the past speaks only with the model's agreement
+    past = clf.classify("Dear team, I want to complain that the minutes of last March's meeting say the police came "
+                        "to our house, which is wrong. Please correct the record.")
+    assert past.safeguarding_level != "disclosure"
+
+
+def test_the_level_follows_the_thresholds_in_the_artefact(clf: Classifier) -> None:
+    text = "i dont like it at my placement and i want to move"
+    score = clf.models.safeguarding.scores(clf.models.features.transform([text]).tocsr())[0, 0]
+    assert clf.classify(text).safeguarding_level is None
+    below = dataclasses.replace(clf.models, disclosure_threshold=1.0)
+    low_possible = dataclasses.replace(below, safeguarding=dataclasses.replace(
+        clf.models.safeguarding, thresholds=clf.models.safeguarding.thresholds * 0 + float(score) - 1e-6))
+    above = dataclasses.replace(low_possible, disclosure_threshold=float(score) - 1e-6)
+    assert Classifier(above, clf.meta).classify(text).safeguarding_level == "disclosure"
+    assert Classifier(low_possible, clf.meta).classify(text).safeguarding_level == "possible"
+    assert Classifier(low_possible, clf.meta).classify(text).safeguarding_signals == (f"model:{score:.2f}",)
 
 
 # --- bad input: always a valid result, never a crash ---------------------------------
@@ -355,6 +418,23 @@ def test_held_out_safeguarding_recall_is_one_and_the_false_positive_rate_is_repo
     assert held["recall"] == 1.0, held["missed"]
     assert 0.0 <= held["false_positive_rate"] < 0.25
     assert {"kind_macro_f1", "reason_micro_f1", "role_accuracy", "safeguarding_recall"} <= set(metrics["summary"]["cross_validation"])
+
+
+def test_the_shipped_metrics_report_the_blind_set_beside_cross_validation() -> None:
+    metrics = json.loads((DEFAULT_ARTEFACT.parent / "metrics.json").read_text())
+    blind = metrics["blind_set"]
+    assert blind["file"] == "blind_set.jsonl" and blind["examples"] >= 300
+    assert blind["safeguarding"]["disclosures"] >= 60
+    assert {"teen_everyday", "disclosure", "summary"} <= set(blind["groups"])
+    assert blind["safeguarding"]["recall"] == 1.0, blind["safeguarding"]["missed"]
+    card = (ROOT / "triage" / "MODEL_CARD.md").read_text()
+    assert "blind" in card.lower()
+
+
+def test_the_blind_set_is_never_trained_on() -> None:
+    blind = {json.loads(line)["text"] for line in (ROOT / "tests" / "data" / "blind_set.jsonl").read_text().splitlines() if line}
+    trained = {e.text for e in load_corpus()}
+    assert not blind & trained
 
 
 @pytest.mark.slow

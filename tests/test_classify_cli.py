@@ -13,7 +13,7 @@ from tests.helpers import ROOT, run_heard
 
 ARTEFACT = ROOT / "triage" / "artefacts" / "heard-triage.skops"
 FIELDS = {"kind", "kind_confidence", "reasons", "primary_reason", "role", "role_confidence",
-          "safeguarding", "safeguarding_signals", "needs_review", "flags"}  # fmt: skip
+          "safeguarding", "safeguarding_level", "safeguarding_signals", "needs_review", "flags"}  # fmt: skip
 
 
 def run_jsonl(lines: list[str] | bytes, *args: str):  # type: ignore[no-untyped-def]

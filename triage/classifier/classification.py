@@ -9,9 +9,16 @@ Rules applied on top of the scores (why they exist):
   the scores of a text the model cannot read are confident-looking noise;
 - a compliment carries no reasons (LABELS.md); any other kind carries at least one, the
   best-scoring, even when none clears its threshold;
-- safeguarding is set when any rule signal fires or the model's score clears its
-  recall-tuned threshold, whatever the confidence of anything else: a low-confidence
-  message that mentions harm is still flagged.
+- fewer than two words (a lone "hi", emoji, a sticker) → `needs_review`: one word is no
+  account of anything, however confident the scores look;
+- safeguarding has two levels, whatever the confidence of anything else (a low-confidence
+  message that mentions harm is still flagged):
+  `disclosure` when a phrase rule fires (explicit words of current harm; the rules in
+  `CORROBORATED` only when the model's score also clears its recall-tuned threshold) or the
+  score alone clears its precision-tuned threshold (right nearly always, out of fold): only
+  this level is urgent and gets the crisis reply;
+  `possible` for any other rule or a score over the recall-tuned threshold: officers see
+  it, the person is not told to call 999 on a guess.
 """
 
 from __future__ import annotations
@@ -30,11 +37,14 @@ from sklearn.calibration import CalibratedClassifierCV
 from models.enums import Kind, Role
 from triage.classifier.eligibility import flag_rules
 from triage.classifier.models import TriageModels
-from triage.classifier.safeguarding_rules import find_signals
+from triage.classifier.safeguarding_rules import CORROBORATED, find_signals
 from triage.cleaning import clean
 
 DEFAULT_REVIEW_THRESHOLD = 0.6
 MIN_KNOWN_WORDS = 0.5  # share of a text's words in the vocabulary; every corpus text has ≥ 0.66
+MIN_WORDS = 2  # fewer words than this is not yet an account of anything
+DISCLOSURE = "disclosure"
+POSSIBLE = "possible"
 
 
 @dataclass(frozen=True)
@@ -45,10 +55,11 @@ class Classification:
     primary_reason: str | None
     role: Role
     role_confidence: float
-    safeguarding: bool
+    safeguarding: bool  # at either level
     safeguarding_signals: tuple[str, ...]
     needs_review: bool
     flags: tuple[str, ...]
+    safeguarding_level: str | None = None  # "disclosure", "possible" or None
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON object of `heard classify --jsonl`."""
@@ -60,6 +71,7 @@ class Classification:
             "role": self.role.value,
             "role_confidence": self.role_confidence,
             "safeguarding": self.safeguarding,
+            "safeguarding_level": self.safeguarding_level,
             "safeguarding_signals": list(self.safeguarding_signals),
             "needs_review": self.needs_review,
             "flags": list(self.flags),
@@ -68,6 +80,10 @@ class Classification:
 
 def _nothing_to_read(text: str) -> bool:
     return not any(ch.isalnum() for ch in text)
+
+
+def _words(text: str) -> int:
+    return sum(any(ch.isalnum() for ch in token) for token in text.split())
 
 
 class _Calibrated:
@@ -163,6 +179,7 @@ class Classifier:
         flag_on = (expit(flags) >= m.flags.thresholds).tolist()
         k_best, r_best = k_best.tolist(), r_best.tolist()
         sg_threshold = float(m.safeguarding.thresholds[0])
+        disclosure_threshold = max(sg_threshold, m.disclosure_threshold)
         labels, primary_labels = m.reasons.labels, m.primary.labels
         results = []
         for i, text in enumerate(cleaned):
@@ -179,7 +196,12 @@ class Classifier:
                 ranked = [(d, code) for d, code in zip(primary_d[i], primary_labels) if code in codes]
                 primary_reason = str(max(ranked)[1] if ranked else chosen_reasons[0][0])
             signals = find_signals(text, today=today)
-            if sg_p[i] >= sg_threshold:
+            agrees = sg_p[i] >= sg_threshold
+            if any(s not in CORROBORATED for s in signals) or (signals and agrees) or sg_p[i] >= disclosure_threshold:
+                level: str | None = DISCLOSURE
+            else:
+                level = POSSIBLE if signals or agrees else None
+            if agrees:
                 signals.append(f"model:{sg_p[i]:.2f}")
             ruled = flag_rules(text, today=today, only=m.flag_rules_used) if m.flag_rules_used else set()
             results.append(
@@ -190,9 +212,11 @@ class Classifier:
                     primary_reason=primary_reason,
                     role=self._role_classes[r_best[i]],
                     role_confidence=r_conf[i],
-                    safeguarding=bool(signals),
+                    safeguarding=level is not None,
+                    safeguarding_level=level,
                     safeguarding_signals=tuple(signals),
-                    needs_review=k_conf[i] < self.review_threshold or coverage[i] < MIN_KNOWN_WORDS,
+                    needs_review=k_conf[i] < self.review_threshold or coverage[i] < MIN_KNOWN_WORDS
+                    or _words(text) < MIN_WORDS,
                     flags=tuple(
                         name for j, name in enumerate(m.flags.labels)
                         if flag_on[i][j] or (name in m.flag_rules_used and name in ruled)

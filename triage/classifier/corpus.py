@@ -77,6 +77,25 @@ def load_corpus(directory: Path | None = None) -> list[Example]:
     return examples
 
 
+def load_test_set(path: Path) -> tuple[list[Example], list[str]]:
+    """A labelled test set (the corpus's format plus an optional `group` per line, such as
+    `teen_everyday` or `summary`): its examples and their groups. Checked like the corpus."""
+    examples: list[Example] = []
+    groups: list[str] = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            examples.append(parse_example(raw))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise CorpusError(f"{Path(path).name}:{number}: {exc}") from None
+        groups.append(str(raw.get("group") or raw.get("kind")))
+    if not examples:
+        raise CorpusError(f"no examples in {path}")
+    return examples, groups
+
+
 def parse_example(raw: dict[str, object]) -> Example:
     """One checked example from a JSON object (raises ValueError naming the broken rule)."""
     if not isinstance(raw, dict):

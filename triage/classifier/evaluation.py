@@ -101,6 +101,10 @@ def score(examples: Sequence[Example], predictions: Sequence[Classification], re
 
     sg_true = np.array([e.safeguarding for e in examples])
     sg_pred = np.array([p.safeguarding for p in predictions])
+    sg_disclosure = np.array([p.safeguarding_level == "disclosure" for p in predictions])
+    sg_possible = sg_pred & ~sg_disclosure
+    # ordinary complaints: complaints and initial feedback that tell of no harm (compliments aside)
+    ordinary = ~sg_true & np.array([e.kind != "compliment" for e in examples])
     by_rule = np.array([any(not s.startswith("model:") for s in p.safeguarding_signals) for p in predictions])
     by_model = np.array([any(s.startswith("model:") for s in p.safeguarding_signals) for p in predictions])
     hard = np.array([e.hard_negative for e in examples])
@@ -122,12 +126,24 @@ def score(examples: Sequence[Example], predictions: Sequence[Classification], re
             "accuracy": round(float(np.mean([predictions[i].primary_reason == examples[i].primary_reason for i in with_primary])), 4)
             if with_primary else 0.0,  # fmt: skip
             "support": len(with_primary),
+            "by_style": {
+                style: round(float(np.mean([predictions[i].primary_reason == examples[i].primary_reason
+                                            for i in with_primary if examples[i].style == style])), 4)
+                for style in sorted({examples[i].style for i in with_primary})
+            },
         },
         "safeguarding": {
             "disclosures": int(sg_true.sum()),
             "non_disclosures": int(negatives.sum()),
             "hard_negatives": int(hard.sum()),
             "recall": rate(sg_pred, sg_true),
+            "disclosure_recall": rate(sg_disclosure, sg_true),
+            "ordinary_complaints": int(ordinary.sum()),
+            "disclosure_false_positive_rate_ordinary": rate(sg_disclosure, ordinary),
+            "possible_rate_ordinary": rate(sg_possible, ordinary),
+            "disclosure_precision": round(float(sg_true[sg_disclosure].mean()), 4) if sg_disclosure.any() else 0.0,
+            "missed_by_disclosure_level": [examples[i].id for i in np.flatnonzero(sg_true & ~sg_disclosure)],
+            "false_disclosures": [examples[i].id for i in np.flatnonzero(~sg_true & sg_disclosure)],
             "recall_rules_only": rate(by_rule, sg_true),
             "recall_model_only": rate(by_model, sg_true),
             "false_positive_rate": rate(sg_pred, negatives),
@@ -179,6 +195,12 @@ def summary(report: dict[str, Any]) -> dict[str, float]:
         "role_accuracy": report["role"]["accuracy"],
         "safeguarding_recall": report["safeguarding"]["recall"],
         "safeguarding_false_positive_rate": report["safeguarding"]["false_positive_rate"],
+        "disclosure_recall": report["safeguarding"]["disclosure_recall"],
+        "disclosure_false_positive_rate_ordinary": report["safeguarding"]["disclosure_false_positive_rate_ordinary"],
+        "possible_rate_ordinary": report["safeguarding"]["possible_rate_ordinary"],
+        "primary_reason_accuracy": report["primary_reason"]["accuracy"],
+        "primary_reason_accuracy_summaries": report["primary_reason"]["by_style"].get("summary", 0.0),
+        "confidentiality_records_precision": report["reasons"]["per_label"]["confidentiality_records"]["precision"],
     }
 
 
@@ -196,7 +218,8 @@ def format_report(title: str, report: dict[str, Any]) -> str:
     out.append(f"\nreasons: micro-F1 {r['micro_f1']:.3f} (P {r['micro_precision']:.3f}, R {r['micro_recall']:.3f}), macro-F1 {r['macro_f1']:.3f}")
     out += _table(r["per_label"], counts=True)
     p = report["primary_reason"]
-    out.append(f"primary reason: accuracy {p['accuracy']:.3f} on {p['support']} examples with a reason")
+    out.append(f"primary reason: accuracy {p['accuracy']:.3f} on {p['support']} examples with a reason ("
+               + ", ".join(f"{style} {acc:.3f}" for style, acc in p["by_style"].items()) + ")")
     s = report["safeguarding"]
     out.append(
         f"\nsafeguarding: recall {s['recall']:.3f} on {s['disclosures']} disclosures "
@@ -204,9 +227,16 @@ def format_report(title: str, report: dict[str, Any]) -> str:
         f"false-positive rate {s['false_positive_rate']:.3f} on {s['non_disclosures']} non-disclosures, "
         f"{s['false_positive_rate_hard_negatives']:.3f} on {s['hard_negatives']} hard negatives; precision {s['precision']:.3f}"
     )
+    out.append(
+        f"  levels: `disclosure` catches {s['disclosure_recall']:.3f} of disclosures (precision {s['disclosure_precision']:.3f}); "
+        f"on {s['ordinary_complaints']} ordinary complaints, `disclosure` {s['disclosure_false_positive_rate_ordinary']:.3f}, "
+        f"`possible` {s['possible_rate_ordinary']:.3f}"
+    )
     out += _confusion(s["confusion"])
     if s["missed"]:
         out.append(f"missed disclosures: {', '.join(s['missed'])}")
+    if s["false_disclosures"]:
+        out.append(f"ordinary messages at the disclosure level: {', '.join(s['false_disclosures'][:30])}")
     f = report["flags"]
     out.append(f"\nflags: micro-F1 {f['micro_f1']:.3f}")
     out += _table(f["per_label"], counts=True)
@@ -216,6 +246,34 @@ def format_report(title: str, report: dict[str, Any]) -> str:
         f"kind accuracy {n['kind_accuracy_when_confident']:.3f} on the rest, {n['kind_accuracy_when_review']:.3f} on those sent to review"
     )
     return "\n".join(out)
+
+
+def score_groups(examples: Sequence[Example], predictions: Sequence[Classification], groups: Sequence[str]) -> dict[str, Any]:
+    """Per group of a test set (e.g. `teen_everyday`, `summary`): kind and primary-reason accuracy
+    and how often each safeguarding level fired, so a register the corpus lacks shows up on its own."""
+    out: dict[str, Any] = {}
+    for group in sorted(set(groups)):
+        idx = [i for i, g in enumerate(groups) if g == group]
+        with_primary = [i for i in idx if examples[i].primary_reason]
+        out[group] = {
+            "examples": len(idx),
+            "kind_accuracy": round(float(np.mean([predictions[i].kind.value == examples[i].kind for i in idx])), 4),
+            "primary_reason_accuracy": round(float(np.mean([predictions[i].primary_reason == examples[i].primary_reason
+                                                            for i in with_primary])), 4) if with_primary else None,
+            "disclosure_level": round(float(np.mean([predictions[i].safeguarding_level == "disclosure" for i in idx])), 4),
+            "possible_level": round(float(np.mean([predictions[i].safeguarding_level == "possible" for i in idx])), 4),
+            "needs_review": round(float(np.mean([predictions[i].needs_review for i in idx])), 4),
+        }
+    return out
+
+
+def format_groups(groups: dict[str, Any]) -> list[str]:
+    lines = [f"  {'group':<24}{'n':>5}{'kind':>7}{'primary':>9}{'disclosure':>12}{'possible':>10}{'review':>8}"]
+    for name, g in groups.items():
+        primary = f"{g['primary_reason_accuracy']:.3f}" if g["primary_reason_accuracy"] is not None else "-"
+        lines.append(f"  {name:<24}{g['examples']:>5}{g['kind_accuracy']:>7.3f}{primary:>9}{g['disclosure_level']:>12.3f}"
+                     f"{g['possible_level']:>10.3f}{g['needs_review']:>8.3f}")
+    return lines
 
 
 def _table(rows: dict[str, dict[str, Any]], counts: bool = False) -> list[str]:

@@ -52,15 +52,25 @@ Every suggestion goes to the triage queue; a message whose kind confidence is be
 **{metrics['review_threshold']:.2f}**, which has no readable text, or fewer than half of whose words
 the model has ever seen (another language, say) is marked `needs_review`.
 
-**Safeguarding is never suppressed.** A message is flagged when any explainable phrase
-rule fires (signals such as `disclosure:hit_me`, `self_harm:dont_want_to_be_here`,
-`missing:gone_missing`) or when the model's score reaches a recall-tuned threshold
-({final['safeguarding_threshold']:.3f}, signal `model:<score>`: the score at which the model on its
-own catches 95% of out-of-fold disclosures), whatever the confidence of anything else. The rules ignore jokes and idiom ("this delay is killing me", "lol"),
-negation just before a phrase, news/fiction framing, and harm described as over and dealt
-with — but the model still sees those texts. Raising the model's share of recall from 95% to
-90% would roughly halve its false alarms; that is a choice for people, not for the trainer
-(`SAFEGUARDING_MODEL_RECALL` in `triage/classifier/models.py`).
+**Safeguarding is never suppressed, and it has two levels.** Whatever the confidence of anything else:
+
+- **`disclosure`** (urgent; the person gets the crisis reply): an explainable phrase rule fires
+  (signals such as `disclosure:hit_me`, `self_harm:acts`, `threats:will_hurt`) — except the
+  rules whose wording is as common in complaints about the past or about a process
+  (`CORROBORATED` in `safeguarding_rules.py`: `missing:gone_missing`, `injury:marks`, …), which
+  need the model's agreement — or the model's score alone reaches the precision-tuned threshold
+  **{final.get('disclosure_threshold', 1.0):.2f}** (out of fold, messages above it were disclosures at least 97% of the time
+  and at most 0.2% of non-disclosures reached it).
+- **`possible`** (officers only): any other rule signal, or a model score over the recall-tuned
+  threshold **{final['safeguarding_threshold']:.3f}** (signal `model:<score>`: the score at which the model on its own
+  catches 95% of out-of-fold disclosures). Officers see it marked and sorted high; the person is
+  not told to call 999 on a guess.
+
+The rules ignore jokes and idiom ("this delay is killing me", "lol"), negation just before a
+phrase, news/fiction framing, and harm described as over and dealt with — but the model still
+sees those texts. Raising the model's share of recall from 95% to 90% would cut `possible`
+flags; that is a choice for people, not for the trainer (`SAFEGUARDING_MODEL_RECALL` in
+`triage/classifier/models.py`).
 
 ## Not for
 
@@ -101,7 +111,12 @@ for training or tuning in that run.
 | safeguarding recall | {_pct(s_cv['safeguarding_recall'])} ({sg_cv['disclosures']} disclosures) | **{_pct(s_ho['safeguarding_recall'])}** ({sg_ho['disclosures']} disclosures) |
 | safeguarding false-positive rate | {_pct(sg_cv['false_positive_rate'])} | {_pct(sg_ho['false_positive_rate'])} ({sg_ho['non_disclosures']} non-disclosures) |
 | … on hard negatives only | {_pct(sg_cv['false_positive_rate_hard_negatives'])} | {_pct(sg_ho['false_positive_rate_hard_negatives'])} ({sg_ho['hard_negatives']} hard negatives) |
+| `disclosure` level: share of disclosures | {_pct(sg_cv['disclosure_recall'])} | {_pct(sg_ho['disclosure_recall'])} |
+| `disclosure` level on ordinary complaints | {_pct(sg_cv['disclosure_false_positive_rate_ordinary'])} | {_pct(sg_ho['disclosure_false_positive_rate_ordinary'])} ({sg_ho['ordinary_complaints']} ordinary complaints) |
+| `possible` level on ordinary complaints | {_pct(sg_cv['possible_rate_ordinary'])} | {_pct(sg_ho['possible_rate_ordinary'])} |
 | primary reason accuracy | {_pct(cv['primary_reason']['accuracy'])} | {_pct(held['primary_reason']['accuracy'])} |
+| … on officers' summaries | {_pct(cv['primary_reason']['by_style'].get('summary', 0.0))} | {_pct(held['primary_reason']['by_style'].get('summary', 0.0))} |
+| `confidentiality_records` precision | {_pct(cv['reasons']['per_label']['confidentiality_records']['precision'])} | {_pct(held['reasons']['per_label']['confidentiality_records']['precision'])} |
 | kind calibration error (ECE) | {_pct(cv['kind']['calibration_error'])} | {_pct(held['kind']['calibration_error'])} |
 
 Safeguarding recall by the phrase rules alone: {_pct(sg_cv['recall_rules_only'])}; by the model alone: {_pct(sg_cv['recall_model_only'])} cross-validated, {_pct(sg_ho['recall_model_only'])} held-out.
@@ -112,6 +127,8 @@ read the whole corpus, held-out disclosures included, so the rules' share of the
 measured on wording they were built for. The model-alone figure is the honest estimate for
 wording nobody anticipated; the combined detector on new text will sit between the two.
 Keep adding real (anonymised) disclosures that were missed to the corpus and the rules.
+
+{_blind(metrics)}
 
 `needs_review`: {review['rate']:.1%} of messages fall below the kind-confidence threshold; the kind is right
 {review['kind_accuracy_when_confident']:.1%} of the time above it and {review['kind_accuracy_when_review']:.1%} below it.
@@ -155,6 +172,43 @@ Confusion matrices: `heard evaluate` prints them; `triage/artefacts/metrics.json
 - Safeguarding favours recall: expect false alarms on messages that talk about harm without
   disclosing it (complaints about child-protection decisions, past harm). Do not raise the
   model's threshold to cut them without re-measuring recall on disclosures it has not seen.
+"""
+
+
+def _blind(metrics: dict[str, Any]) -> str:
+    """The blind set's figures beside cross-validation: the honest estimate for new text."""
+    blind = metrics.get("blind_set")
+    if not blind:
+        return "No blind test set was found (`tests/data/blind_set.jsonl`), so there is no estimate on unseen writers."
+    sg = blind["safeguarding"]
+    rows = "\n".join(
+        f"| `{name}` | {g['examples']} | {g['kind_accuracy']:.3f} | "
+        f"{'-' if g['primary_reason_accuracy'] is None else format(g['primary_reason_accuracy'], '.3f')} | "
+        f"{g['disclosure_level']:.3f} | {g['possible_level']:.3f} | {g['needs_review']:.3f} |"
+        for name, g in blind["groups"].items()
+    )
+    return f"""### Blind test set (writers who never saw the corpus)
+
+`tests/data/blind_set.jsonl` ({blind['examples']} messages, `tests/data/BLIND_SET.md`): written from LABELS.md and
+DOMAIN.md alone, never trained or tuned on. This is the best estimate here of how the model does on new text.
+
+| measure | blind set |
+|---|---|
+| kind accuracy (macro-F1) | {blind['kind']['accuracy']:.3f} ({blind['kind']['macro_f1']:.3f}) |
+| role accuracy | {blind['role']['accuracy']:.3f} |
+| reason micro-F1 | {blind['reasons']['micro_f1']:.3f} |
+| primary reason accuracy (on officers' summaries) | {blind['primary_reason']['accuracy']:.3f} ({blind['primary_reason']['by_style'].get('summary', 0.0):.3f}) |
+| `confidentiality_records` precision | {blind['reasons']['per_label']['confidentiality_records']['precision']:.3f} |
+| safeguarding recall, either level ({sg['disclosures']} disclosures) | **{sg['recall']:.3f}** (rules alone {sg['recall_rules_only']:.3f}, model alone {sg['recall_model_only']:.3f}) |
+| `disclosure` level: share of disclosures | {sg['disclosure_recall']:.3f} |
+| `disclosure` level on {sg['ordinary_complaints']} ordinary complaints | {sg['disclosure_false_positive_rate_ordinary']:.3f} |
+| `possible` level on ordinary complaints | {sg['possible_rate_ordinary']:.3f} |
+
+By group (kind accuracy, primary reason accuracy, share at each safeguarding level, share sent to review):
+
+| group | n | kind | primary | disclosure | possible | review |
+|---|---|---|---|---|---|---|
+{rows}
 """
 
 

@@ -4,12 +4,18 @@
   confidence an officer sees is a probability that means something (checked on held-out data).
 - reasons: one linear SVM per code (a message may have several), its margin turned into a
   probability by Platt scaling on out-of-fold margins, each code with its own threshold
-  tuned for F1 on those out-of-fold probabilities; the primary reason is a separate
-  linear model that ranks the predicted codes.
-- safeguarding: the same kind of Platt-scaled SVM, whose threshold is set on out-of-fold
-  scores so that the model *on its own* catches 95% of disclosures; the phrase rules are
-  OR-ed in (see classification.py). The threshold does not lean on the rules, because the
-  rules were written with the corpus in view and would look better on it than on new text.
+  tuned for F1 on those out-of-fold probabilities among thresholds at which the code is
+  right at least REASON_MIN_PRECISION of the time (a wrong reason on the queue is a
+  correction an officer must make); the primary reason is a separate linear model.
+- safeguarding: the same kind of Platt-scaled SVM with two thresholds, both set on
+  out-of-fold scores. The `possible` one is recall-tuned: where the model *on its own*
+  catches 95% of disclosures, raised only as far as it takes to keep `possible` flags on
+  ordinary complaints within POSSIBLE_BUDGET, and never past where the model alone would
+  catch fewer than MODEL_RECALL_FLOOR or the rules and the model together would miss a
+  disclosure they caught before (the rules were written with the corpus in view, so the
+  model's own recall is the guard for wording nobody anticipated). The `disclosure` one is
+  precision-tuned, so that a message above it is a disclosure nearly always (it then gets
+  the crisis reply). The phrase rules are OR-ed in (see classification.py).
 - flags: Platt-scaled SVMs with tuned thresholds, plus the phrase rules where they help.
 
 Linear heads are kept as plain arrays (coefficients, intercepts, thresholds): fast to apply
@@ -32,6 +38,7 @@ from sklearn.svm import LinearSVC
 from triage.classifier.corpus import FLAGS, REASONS, Example
 from triage.classifier.eligibility import flag_rules
 from triage.classifier.features import TextFeatures
+from triage.classifier.safeguarding_rules import CORROBORATED, find_signals
 
 Progress = Callable[[str], None]
 
@@ -43,6 +50,11 @@ SAFEGUARDING_C = 0.3
 FLAG_C = 0.3
 SAFEGUARDING_MODEL_RECALL = 0.95  # the model alone catches this share of out-of-fold disclosures
 SAFEGUARDING_CAP = 0.35  # and its threshold is never above this
+POSSIBLE_BUDGET = 0.08  # share of ordinary complaints (out of fold) that may be flagged `possible`
+MODEL_RECALL_FLOOR = 0.93  # the budget never pushes the model's own recall below this
+DISCLOSURE_PRECISION = 0.97  # out of fold, messages over the disclosure threshold are disclosures this often
+DISCLOSURE_FALSE_ALARMS = 0.002  # and at most this share of non-disclosures are over it
+REASON_MIN_PRECISION = 0.7  # out of fold, a suggested reason is right at least this often (where it can be)
 FOLDS = 3  # for out-of-fold scores and calibration; 3 keeps `heard train` well under a minute
 
 
@@ -84,6 +96,7 @@ class TriageModels:
     safeguarding: LinearHead  # one label; its threshold is recall-tuned
     flags: LinearHead
     flag_rules_used: tuple[str, ...] = field(default=())  # flags whose phrase rules are OR-ed in
+    disclosure_threshold: float = 1.0  # safeguarding score at which the model alone says `disclosure`
 
 
 def _binary_head(x: sp.csr_matrix, y: np.ndarray, labels: Sequence[str], c: float, seed: int) -> LinearHead:
@@ -143,16 +156,23 @@ def _sigmoid_fit(margin: np.ndarray, truth: np.ndarray, steps: int = 50) -> tupl
     return float(a), float(b)
 
 
-def best_f1_threshold(scores: np.ndarray, truth: np.ndarray) -> float:
-    """The threshold (on a 0.05 grid) that maximises F1 of `scores >= t` against `truth`."""
+def best_f1_threshold(scores: np.ndarray, truth: np.ndarray, min_precision: float = 0.0) -> float:
+    """The threshold (on a 0.025 grid) that maximises F1 of `scores >= t` against `truth`, among
+    those whose precision is at least `min_precision`; if none reaches it, the most precise."""
     best, best_f1 = 0.5, -1.0
+    fallback, fallback_precision = 0.5, -1.0
     for t in np.arange(0.05, 0.951, 0.025):
         predicted = scores >= t
         tp = np.sum(predicted & truth)
+        precision = tp / predicted.sum() if predicted.any() else 0.0
+        if precision > fallback_precision + 1e-12:
+            fallback, fallback_precision = float(t), precision
+        if precision < min_precision:
+            continue
         f1 = 2 * tp / max(1, predicted.sum() + truth.sum())
         if f1 > best_f1 + 1e-12:
             best, best_f1 = float(t), f1
-    return round(best, 3)
+    return round(best if best_f1 >= 0 else fallback, 3)
 
 
 def label_matrix(examples: Sequence[Example], labels: Sequence[str], attribute: str) -> np.ndarray:
@@ -178,7 +198,7 @@ def fit_models(
     y_reasons = label_matrix(examples, REASONS, "reasons")
     reasons = _binary_head(x, y_reasons, REASONS, REASON_C, seed)
     oof = platt(reasons, _out_of_fold(x, y_reasons, REASONS, REASON_C, seed, strata), y_reasons)
-    reasons.thresholds = np.array([best_f1_threshold(oof[:, j], y_reasons[:, j]) for j in range(len(REASONS))])
+    reasons.thresholds = np.array([best_f1_threshold(oof[:, j], y_reasons[:, j], REASON_MIN_PRECISION) for j in range(len(REASONS))])
 
     progress("primary reason")
     has_primary = [i for i, e in enumerate(examples) if e.primary_reason]
@@ -192,7 +212,10 @@ def fit_models(
     y_sg = np.array([[e.safeguarding] for e in examples])
     safeguarding = _binary_head(x, y_sg, ["safeguarding"], SAFEGUARDING_C, seed)
     oof_sg = platt(safeguarding, _out_of_fold(x, y_sg, ["safeguarding"], SAFEGUARDING_C, seed, strata), y_sg)[:, 0]
-    safeguarding.thresholds = np.array([recall_threshold(oof_sg, y_sg[:, 0])])
+    disclosure = precision_threshold(oof_sg, y_sg[:, 0])
+    signals = [find_signals(text, today=today) for text in cleaned]
+    ordinary = np.array([not e.safeguarding and e.kind != "compliment" for e in examples])
+    safeguarding.thresholds = np.array([possible_threshold(oof_sg, y_sg[:, 0], signals, ordinary, disclosure)])
 
     progress("eligibility flags")
     y_flags = label_matrix(examples, FLAGS, "flags")
@@ -212,7 +235,7 @@ def fit_models(
         else:
             thresholds.append(alone)
     flags.thresholds = np.array(thresholds)
-    return TriageModels(features, kind, role, reasons, primary, safeguarding, flags, tuple(used))
+    return TriageModels(features, kind, role, reasons, primary, safeguarding, flags, tuple(used), disclosure)
 
 
 def _f1(predicted: np.ndarray, truth: np.ndarray) -> float:
@@ -232,3 +255,45 @@ def recall_threshold(oof: np.ndarray, truth: np.ndarray) -> float:
     if not truth.any():
         return SAFEGUARDING_CAP
     return round(float(min(SAFEGUARDING_CAP, np.quantile(oof[truth], 1 - SAFEGUARDING_MODEL_RECALL))), 4)
+
+
+def possible_threshold(oof: np.ndarray, truth: np.ndarray, signals: Sequence[Sequence[str]], ordinary: np.ndarray,
+                       disclosure: float) -> float:
+    """The `possible` threshold (see the module docstring): start where the model alone catches
+    SAFEGUARDING_MODEL_RECALL of the disclosures, and raise it a step at a time while officers
+    would see more than POSSIBLE_BUDGET of ordinary complaints flagged `possible`, stopping
+    before the model alone falls under MODEL_RECALL_FLOOR or rules and model together lose a
+    disclosure."""
+    start = recall_threshold(oof, truth)
+    if not truth.any() or not ordinary.any():
+        return start
+    ruled = np.array([bool(s) for s in signals])
+    strong = np.array([any(x not in CORROBORATED for x in s) for s in signals])
+
+    def possible_rate(t: float) -> float:
+        agrees = oof >= t
+        disclosed = strong | (ruled & agrees) | (oof >= max(t, disclosure))
+        return float(((ruled | agrees) & ~disclosed)[ordinary].mean())
+
+    caught = ((oof >= start) | ruled)[truth].mean()
+    best = start
+    for t in np.arange(start + 0.01, SAFEGUARDING_CAP + 1e-9, 0.01):
+        if possible_rate(best) <= POSSIBLE_BUDGET:
+            break
+        if (oof[truth] >= t).mean() < MODEL_RECALL_FLOOR or ((oof >= t) | ruled)[truth].mean() < caught:
+            break
+        best = round(float(t), 4)
+    return round(float(best), 4)
+
+
+def precision_threshold(oof: np.ndarray, truth: np.ndarray) -> float:
+    """The lowest score at which the model alone may say `disclosure`: out of fold, messages at
+    or above it are disclosures DISCLOSURE_PRECISION of the time and at most
+    DISCLOSURE_FALSE_ALARMS of non-disclosures reach it. A wrong `disclosure` tells a child to
+    call 999 over pocket money, so this leans the other way from `recall_threshold`."""
+    negatives = max(1, int((~truth).sum()))
+    for t in np.arange(0.30, 0.991, 0.01):
+        over = oof >= t
+        if over.any() and truth[over].mean() >= DISCLOSURE_PRECISION and (over & ~truth).sum() / negatives <= DISCLOSURE_FALSE_ALARMS:
+            return round(float(t), 2)
+    return 1.0

@@ -83,6 +83,7 @@ def save_classifier(classifier: Classifier, path: Path) -> None:
         "safeguarding": m.safeguarding.state(),
         "flags": m.flags.state(),
         "flag_rules_used": list(m.flag_rules_used),
+        "disclosure_threshold": float(m.disclosure_threshold),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -140,6 +141,7 @@ def load_classifier_from(path: Path) -> Classifier:
             safeguarding=LinearHead.from_state(payload["safeguarding"]),
             flags=LinearHead.from_state(payload["flags"]),
             flag_rules_used=tuple(payload["flag_rules_used"]),
+            disclosure_threshold=float(payload.get("disclosure_threshold", 1.0)),
         )
     except ArtefactError:
         raise

@@ -19,7 +19,7 @@ from joblib import Parallel, delayed
 
 from models.enums import Kind
 from triage.classifier.classification import DEFAULT_REVIEW_THRESHOLD, Classification, Classifier
-from triage.classifier.corpus import FLAGS, KINDS, REASONS, ROLES, Example, corpus_digest, load_corpus
+from triage.classifier.corpus import FLAGS, KINDS, REASONS, ROLES, Example, corpus_digest, load_corpus, load_test_set
 from triage.classifier.evaluation import (
     EVALUATION_DATE,
     choose_review_threshold,
@@ -27,6 +27,7 @@ from triage.classifier.evaluation import (
     held_out_split,
     run_fold,
     score,
+    score_groups,
     summary,
 )
 from triage.classifier.model_card import write_model_card
@@ -35,6 +36,8 @@ from triage.classifier.persistence import DEFAULT_ARTEFACT, save_classifier
 from triage.cleaning import clean
 
 Progress = Callable[[str], None]
+# Written separately from the corpus, by writers who never saw it; never trained or tuned on.
+BLIND_SET = Path(__file__).resolve().parents[2] / "tests" / "data" / "blind_set.jsonl"
 CORRECTION_FIELDS = ("kind", "reasons", "primary_reason", "role", "safeguarding")
 
 
@@ -52,6 +55,7 @@ def fit_classifier(
         "corpus_sha256": corpus_digest(examples),
         "reason_thresholds": dict(zip(REASONS, map(float, models.reasons.thresholds))),
         "safeguarding_threshold": float(models.safeguarding.thresholds[0]),
+        "disclosure_threshold": float(models.disclosure_threshold),
         "flag_thresholds": dict(zip(FLAGS, map(float, models.flags.thresholds))),
         "flag_rules_used": list(models.flag_rules_used),
         "features": models.features.size,
@@ -94,6 +98,16 @@ def evaluate(examples: Sequence[Example], *, seed: int = 0, k: int = 5, n_jobs: 
     return {"review_threshold": threshold, "held_out": held, "cross_validation": cv}
 
 
+def evaluate_test_set(classifier: Classifier, path: Path) -> dict[str, Any]:
+    """How a trained classifier does on a labelled test set it never saw: every metric, and per group."""
+    examples, groups = load_test_set(path)
+    predictions = classifier.classify_many([e.text for e in examples])
+    report = score(examples, predictions, classifier.review_threshold)
+    report["groups"] = score_groups(examples, predictions, groups)
+    report["file"] = path.name
+    return report
+
+
 def corpus_profile(examples: Sequence[Example]) -> dict[str, Any]:
     def count(values: Sequence[str], keys: Sequence[str]) -> dict[str, int]:
         return {key: sum(v == key for v in values) for key in keys}
@@ -115,6 +129,7 @@ def corpus_profile(examples: Sequence[Example]) -> dict[str, Any]:
 def train(
     *, corpus_dir: Path | None = None, output: Path = DEFAULT_ARTEFACT, corrections: Sequence[Example] = (),
     seed: int = 0, k: int = 5, n_jobs: int = 2, progress: Progress = lambda _: None, model_card: Path | None = None,
+    test_set: Path | None = BLIND_SET,
 ) -> dict[str, Any]:  # fmt: skip
     """Evaluate, fit on the corpus (and corrections), write the artefact, metrics.json and the model card."""
     progress("reading the corpus")
@@ -133,6 +148,10 @@ def train(
         extra_meta={"corrections_added": len(corrections), "summary": metrics["summary"]},
     )  # fmt: skip
     metrics["final_model"] = {k: v for k, v in classifier.meta.items() if k != "summary"}
+    if test_set is not None and test_set.exists():
+        progress(f"blind test set {test_set.name}")
+        metrics["blind_set"] = evaluate_test_set(classifier, test_set)
+        metrics["summary"]["blind_set"] = summary(metrics["blind_set"])
     progress(f"saving {output}")
     save_classifier(classifier, output)
     metrics_path = output.parent / "metrics.json"
