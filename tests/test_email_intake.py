@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from models import Advocacy, Attachment, Case, Deadline, Message, OutboxItem
-from models.enums import CaseStatus, Channel, DeadlineKind, Kind, MessageState, OutboxStatus, Role, TriageState
+from models.enums import CaseStatus, Channel, DeadlineKind, Kind, MessageState, OutboxStatus, Role, SafeguardingLevel, TriageState
 from tests.mailserver import OURS, MailServer
 
 
@@ -349,6 +349,26 @@ def test_a_disclosure_puts_the_safety_text_first_and_flags_the_case(classified_m
         ack = session.exec(select(OutboxItem)).one()
     first = ack.body.split("\n\n")[0]
     assert "999" in first and "Childline" in first and "0800 1111" in first
+
+
+def test_a_possible_concern_is_for_officers_and_the_acknowledgement_does_not_alarm(engine: Engine) -> None:
+    from triage.intake import Suggestion
+
+    guess = Suggestion(kind=Kind.complaint, confidence=0.9, role=Role.child_or_young_person,
+                       safeguarding_level=SafeguardingLevel.possible, signals=["model:0.20"], needs_review=False)
+    server = MailServer(engine, classify=lambda _text: guess).start()
+    try:
+        server.send(email("my pocket money hasnt been paid for weeks and now i cant go on the trip", sender="k@example.org"))
+        server.settle()
+    finally:
+        server.stop()
+    case = only_case(engine)
+    assert case.safeguarding and case.safeguarding_level is SafeguardingLevel.possible
+    with Session(engine) as session:
+        ack = session.exec(select(OutboxItem)).one()
+    first = ack.body.split("\n\n")[0]
+    assert first.startswith("Thanks for telling us.") and "999" not in first  # no crisis reply on a guess
+    assert "If you are not safe, get help now." in ack.body  # the calm standing line every message carries
 
 
 @pytest.mark.parametrize(("reply", "answer"), [("advocate please", "yes"), ("Advocate", "yes"), ("no advocate thanks", "no")])

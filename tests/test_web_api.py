@@ -65,6 +65,25 @@ def test_the_openapi_description_lists_the_api(engine: Engine) -> None:
     assert not any(p.startswith("/cases") for p in paths)  # the pages are not API
 
 
+def test_the_api_gives_each_cases_safeguarding_level_and_an_officer_can_set_it(engine: Engine) -> None:
+    maybe = open_case(engine, "and now I can't go and everyone else in my class is going", sender="m@example.org",
+                      suggestion=Suggestion(kind=Kind.complaint, safeguarding_level=SafeguardingLevel.possible, signals=["model:0.20"]))
+    plain = open_case(engine, "Nobody rang me back.", suggestion=COMPLAINT)
+    c = sign_in(make_app(engine), engine)
+    items = {i["reference"]: i for i in c.get("/api/queue").json()["items"]}
+    assert (items[maybe]["safeguarding"], items[maybe]["safeguarding_level"], items[maybe]["safeguarding_signals"]) == (
+        True, "possible", ["model:0.20"])
+    assert (items[plain]["safeguarding"], items[plain]["safeguarding_level"]) == (False, None)
+    token = c.get("/api/me").json()["csrf_token"]
+    answer = c.post(f"/api/cases/{maybe}/triage", json={"kind": "complaint", "safeguarding_level": "disclosure"},
+                    headers={"X-CSRF-Token": token})
+    assert answer.status_code == 200 and answer.json()["corrected"] == ["safeguarding"]
+    detail = c.get(f"/api/cases/{maybe}").json()
+    assert (detail["safeguarding"], detail["safeguarding_level"]) == (True, "disclosure")
+    c.post(f"/api/cases/{maybe}/triage", json={"kind": "complaint", "safeguarding": False}, headers={"X-CSRF-Token": token})
+    assert c.get(f"/api/cases/{maybe}").json()["safeguarding_level"] is None
+
+
 def test_the_dashboard_counts_open_work(engine: Engine) -> None:
     now = Now(datetime(2026, 11, 23, 10, tzinfo=UTC))
     app = make_app(engine, now)

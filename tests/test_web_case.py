@@ -208,6 +208,20 @@ def test_closing_a_flagged_case_needs_the_referral_recorded_first(engine: Engine
     assert DeadlineKind.stage_1 in deadlines(engine, reference)
 
 
+def test_a_possible_concern_has_its_own_panel_and_must_be_cleared_or_referred_before_closing(engine: Engine) -> None:
+    reference = open_case(engine, "and now I can't go and everyone else in my class is going", received=RECEIVED,
+                          suggestion=Suggestion(kind=Kind.complaint, safeguarding_level=SafeguardingLevel.possible,
+                                                signals=["model:0.20"]))
+    c = sign_in(make_app(engine), engine)
+    page = c.get(f"/cases/{reference}").text
+    assert "Possible safeguarding concern" in page and "model:0.20" in page and "was not given the crisis reply" in page
+    assert 'class="flag"' not in page  # not the urgent panel
+    assert "possible safeguarding concern: record the referral" in act(c, reference, "close", {"why": "done"}).text
+    assert act(c, reference, "triage", {"kind": "complaint", "safeguarding": ""}).status_code == 303
+    assert not case(engine, reference).safeguarding
+    assert act(c, reference, "close", {"why": "answered"}).status_code == 303
+
+
 def test_notes_remedies_and_assignment_are_saved_and_audited(engine: Engine) -> None:
     from tests.web_helpers import add
 

@@ -23,9 +23,11 @@ Rules applied on top of the scores (why they exist):
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from datetime import date
 from typing import Any
 
@@ -82,8 +84,12 @@ def _nothing_to_read(text: str) -> bool:
     return not any(ch.isalnum() for ch in text)
 
 
-def _words(text: str) -> int:
-    return sum(any(ch.isalnum() for ch in token) for token in text.split())
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _too_few_words(text: str) -> bool:
+    """Fewer than MIN_WORDS words, looking no further than it must (texts can be long)."""
+    return next(islice(_WORD.finditer(text), MIN_WORDS - 1, None), None) is None
 
 
 class _Calibrated:
@@ -216,7 +222,7 @@ class Classifier:
                     safeguarding_level=level,
                     safeguarding_signals=tuple(signals),
                     needs_review=k_conf[i] < self.review_threshold or coverage[i] < MIN_KNOWN_WORDS
-                    or _words(text) < MIN_WORDS,
+                    or _too_few_words(text),
                     flags=tuple(
                         name for j, name in enumerate(m.flags.labels)
                         if flag_on[i][j] or (name in m.flag_rules_used and name in ruled)
