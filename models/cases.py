@@ -66,6 +66,7 @@ class Case(SQLModel, table=True):
     safeguarding_signals: list[str] = json_field(list)
     safeguarding_referral_at: datetime | None = utc_field()
     eligibility_flags: list[str] = json_field(list)  # court_proceedings, over_12_months, on_behalf
+    interpreter_needed: str = Field(default="", max_length=16, sa_column_kwargs={"server_default": ""})  # the language they wrote in (ISO 639-1), if not English
     possible_escalation: bool = Field(default=False)
     # Outcomes beyond the stages.
     adr: bool = Field(default=False)

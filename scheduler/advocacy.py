@@ -78,7 +78,8 @@ def _referrals(conn: Connection, clock: Clock, zone: ZoneInfo, today: date, now:
         outbox_id = conn.execute(sa.text("SELECT id FROM outboxitem WHERE idempotency_key = :k"), {"k": referral["idempotency_key"]}).scalar()
         conn.execute(sa.update(A).where(A.c.id == a.id, A.c.referral_sent_at.is_(None))
                      .values(referral_sent_at=now, referral_outbox_id=outbox_id))
-        new_date = _extend_stage_1(conn, clock, zone, a, now)
+        new_date = extend_stage_1_for_advocate(conn, clock, zone, case_id=a.case_id, received_at=a.received_at,
+                                               procedure=a.procedure, kind=a.kind)
         to = address_of(conn, a.contact_id, a.offered_on_channel)
         if new_date and to:
             enqueue(conn, [row(f"advocacy-new-date:{a.id}", "extension_notice", a.offered_on_channel, to,
@@ -89,16 +90,20 @@ def _referrals(conn: Connection, clock: Clock, zone: ZoneInfo, today: date, now:
         result.actions.append({"action": "advocacy_referral", "case": a.reference, "new_date": str(new_date or "")})
 
 
-def _extend_stage_1(conn: Connection, clock: Clock, zone: ZoneInfo, a, now: datetime) -> date | None:  # type: ignore[no-untyped-def]
-    """Stage 1 goes to its extended length with the reason "advocate" — once, and only if not extended already."""
+def extend_stage_1_for_advocate(conn: Connection, clock: Clock, zone: ZoneInfo, *, case_id: int, received_at: datetime,
+                                procedure: str, kind: str | None) -> date | None:
+    """Stage 1 goes to its extended length with the reason "advocate" — once, and only if not
+    extended already. Returns the new date, or None when there was nothing to extend. The chat
+    calls it when a young person says yes, so that they hear the new date once, in that reply;
+    the referral then finds it done and sends no second date."""
     stage_1 = conn.execute(sa.select(D.c.id, D.c.due_on).where(
-        D.c.case_id == a.case_id, D.c.kind == DeadlineKind.stage_1.value, D.c.status.in_(["open", "missed"]),
+        D.c.case_id == case_id, D.c.kind == DeadlineKind.stage_1.value, D.c.status.in_(["open", "missed"]),
         D.c.original_due_on.is_(None))).first()
     if stage_1 is None:
         return None
     extended = next(d for d in clock.deadlines(CaseEvents(
-        received_on=a.received_at.astimezone(zone).date(), procedure=Procedure(a.procedure),
-        kind=Kind(a.kind) if a.kind else None, stage_1_extended=True,
+        received_on=received_at.astimezone(zone).date(), procedure=Procedure(procedure),
+        kind=Kind(kind) if kind else None, stage_1_extended=True,
     )) if d.kind is DeadlineKind.stage_1)
     conn.execute(sa.update(D).where(D.c.id == stage_1.id).values(
         original_due_on=stage_1.due_on, due_on=extended.due_on, explanation=extended.explanation, status="open",

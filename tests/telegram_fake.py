@@ -75,6 +75,16 @@ class FakeBotAPI:
             update["update_id"] = update_id
         return self.push(update)
 
+    def sticker(self, chat_id: int, emoji: str = "😀") -> dict[str, Any]:
+        """A sticker and nothing else, as a phone sends it."""
+        return self.push({"message": {
+            "message_id": next(self._message_ids), "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private", "first_name": "Sam"},
+            "from": {"id": chat_id, "is_bot": False, "first_name": "Sam"},
+            "sticker": {"file_id": "sticker-1", "file_unique_id": "s1", "type": "regular", "width": 512, "height": 512,
+                        "is_animated": False, "is_video": False, "emoji": emoji},
+        }})
+
     def press(self, chat_id: int, data: str) -> dict[str, Any]:
         """A button press on the last message the bot sent to this chat that had buttons."""
         sent = [c for c in self.calls if c.method == "sendMessage" and int(c.params["chat_id"]) == chat_id

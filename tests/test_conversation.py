@@ -8,10 +8,12 @@ from sqlmodel import Session, select
 
 from bots.conversation import wording
 from models import Advocacy, AuditEvent, Case, ConversationState, Deadline, Message
-from models.enums import AdvocacyAnswer, DeadlineKind, DeadlineStatus, Direction, Kind, Role, SafeguardingLevel, Stage
+from models.enums import AdvocacyAnswer, DeadlineKind, DeadlineStatus, Direction, Kind, Reason, Role, SafeguardingLevel, Stage
 from tests.chat_helpers import Talk, buttons_of, conversation, text_of
+from triage.intake import Suggestion
 
 STAGE_1_DUE = date(2026, 12, 7)  # 10 working days after Mon 23 Nov 2026
+STAGE_1_EXTENDED = date(2026, 12, 21)  # 20 working days: the extension to arrange an advocate
 QUICK_DUE = date(2026, 11, 30)  # 5 working days
 
 
@@ -60,10 +62,125 @@ def test_the_advocate_offer_records_yes_for_the_referral(engine) -> None:  # typ
     talk.press("done")
     replies = talk.press("advocate:yes")
     assert wording.ADVOCATE_YES_REPLY in text_of(replies)
-    assert wording.hear_by(STAGE_1_DUE) in text_of(replies)
     with Session(engine) as session:
         [offer] = session.exec(select(Advocacy)).all()
         assert offer.answer is AdvocacyAnswer.yes and offer.answered_at is not None and offer.consent_to_share
+
+
+def test_a_yes_to_an_advocate_gives_the_new_date_once_and_the_referral_sends_no_second_date(engine) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from models import OutboxItem
+    from scheduler.clock import Clock
+    from scheduler.policy import load_policy
+    from scheduler.sweep import sweep
+    from tests.chat_helpers import ZONE
+
+    talk = Talk(engine, conversation())
+    talk.say("Nobody rang me back.")
+    talk.press("done")
+    said = text_of(talk.press("advocate:yes"))
+    assert said.count("December 2026") == 1 and wording.hear_by(STAGE_1_EXTENDED) in said  # one date, the new one
+    assert wording.hear_by(STAGE_1_DUE) not in said
+    sweep(engine, Clock(load_policy()), ZONE, talk.now + timedelta(seconds=30))
+    with Session(engine) as session:
+        purposes = [o.purpose for o in session.exec(select(OutboxItem))]
+        stage_1 = session.exec(select(Deadline).where(Deadline.kind == DeadlineKind.stage_1)).one()
+    assert "advocacy_referral" in purposes and "extension_notice" not in purposes  # the referral goes; no second date
+    assert (stage_1.due_on, stage_1.original_due_on, stage_1.extension_reason) == (STAGE_1_EXTENDED, STAGE_1_DUE, "advocate")
+    assert wording.hear_by(STAGE_1_EXTENDED) in text_of(talk.command("status"))
+
+
+def test_an_advocate_offer_is_recorded_only_once_it_is_shown(engine) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from models import OutboxItem
+    from scheduler.clock import Clock
+    from scheduler.policy import load_policy
+    from scheduler.sweep import sweep
+    from tests.chat_helpers import ZONE
+
+    def unsure_young(text: str) -> Suggestion:  # a young person, but the kind is a guess: the chat asks it first
+        return Suggestion(kind=Kind.complaint, confidence=0.4, reasons=[Reason.communication], role=Role.child_or_young_person)
+
+    talk = Talk(engine, conversation(classify=unsure_young))
+    talk.say("Nobody rang me back.")
+    assert buttons_of(talk.press("done")) == [wording.KIND_THANKS, wording.KIND_QUICK, wording.KIND_COMPLAINT]
+    with Session(engine) as session:
+        assert session.exec(select(Advocacy)).all() == []  # not shown yet, so not offered
+    sweep(engine, Clock(load_policy()), ZONE, talk.now + timedelta(days=10))
+    with Session(engine) as session:  # so no follow-up about an offer that never happened
+        assert [o for o in session.exec(select(OutboxItem)) if o.purpose == "advocacy_follow_up"] == []
+    assert buttons_of(talk.press("kind:complaint"))[-3:] == [wording.ADVOCATE_YES, wording.ADVOCATE_NO, wording.ADVOCATE_WHAT]
+    with Session(engine) as session:
+        assert session.exec(select(Advocacy)).one().offered_at is not None
+
+
+def test_a_typed_request_for_an_advocate_is_a_yes(engine) -> None:  # type: ignore[no-untyped-def]
+    talk = Talk(engine, conversation())
+    talk.say("Nobody rang me back.")
+    talk.press("done")
+    talk.press("advocate:no")
+    said = text_of(talk.say("actually can I have an advocate please"))
+    assert wording.ADVOCATE_YES_REPLY in said and "We have added this" not in said
+    with Session(engine) as session:
+        assert session.exec(select(Advocacy)).one().answer is AdvocacyAnswer.yes
+    assert text_of(talk.say("i dont want an advocate")).startswith(wording.added("CSC-")[:10])  # a refusal is not a yes
+
+
+def test_typed_words_close_the_story_at_once(engine) -> None:  # type: ignore[no-untyped-def]
+    for done in ("that's everything", "Done.", "thats it", "that's all"):
+        talk = Talk(engine, conversation(), address=f"web-{done}")
+        talk.say("Nobody rang me back about my review.")
+        replies = talk.say(done)
+        assert "CSC-" in text_of(replies), done
+        [case] = [c for c in cases(engine) if c.summary.startswith("Nobody rang me back about my review")][-1:]
+        assert done not in case.summary
+
+
+def test_emoji_alone_gets_the_greeting_and_a_request_for_words_and_no_reference(engine) -> None:  # type: ignore[no-untyped-def]
+    talk = Talk(engine, conversation())
+    replies = talk.say("😡😡😡")
+    said = text_of(replies)
+    assert wording.GREETING in said and wording.ASK_WORDS in said and "CSC-" not in said
+    assert "CSC-" not in text_of(talk.say("👍"))
+    assert "CSC-" not in text_of(talk.press("done")) and cases(engine) == []
+    talk.say("Nobody rang me back.")
+    assert "CSC-" in text_of(talk.press("done"))
+
+
+def test_a_disclosure_as_the_very_first_message_gets_the_crisis_numbers_in_the_first_reply(engine) -> None:  # type: ignore[no-untyped-def]
+    replies = Talk(engine, conversation()).say("My stepdad hits me.")
+    first = replies[0].text
+    for number in ("999", "0800 1111", "0808 800 5000"):
+        assert number in first
+    assert wording.GREETING not in first and wording.GREETING in text_of(replies[1:])
+
+
+def test_every_greeting_and_help_carry_a_calm_way_to_get_help_now(engine) -> None:  # type: ignore[no-untyped-def]
+    talk = Talk(engine, conversation())
+    greeting = talk.command("start")
+    assert greeting[0].text.endswith(wording.HELP_NOW) and "999" in wording.HELP_NOW and "0800 1111" in wording.HELP_NOW
+    assert wording.HELP_NOW in text_of(talk.command("help"))
+
+
+def test_another_language_opens_a_case_marks_the_interpreter_need_and_says_so(engine) -> None:  # type: ignore[no-untyped-def]
+    talk = Talk(engine, conversation())
+    talk.say("Dzień dobry, chciałabym złożyć skargę na pracownika socjalnego mojego syna.")
+    said = text_of(talk.press("done"))
+    [case] = cases(engine)
+    assert case.interpreter_needed == "pl" and wording.OWN_LANGUAGE in said and case.reference in said
+    assert case.kind is not Kind.compliment  # unsure of the kind: the complaint clock runs while we ask
+
+
+def test_an_old_button_says_so_and_then_where_we_are(engine) -> None:  # type: ignore[no-untyped-def]
+    talk = Talk(engine, conversation())
+    talk.say("Nobody rang me back.")
+    talk.press("done")
+    talk.press("advocate:no")
+    replies = talk.press("kind:quick")
+    assert replies[0].text == wording.UNKNOWN_BUTTON
+    assert len(replies) > 1 and "CSC-" in text_of(replies[1:]) and wording.hear_by(STAGE_1_DUE) in text_of(replies[1:])
 
 
 def test_whats_an_advocate_explains_then_asks_again(engine) -> None:  # type: ignore[no-untyped-def]
@@ -71,7 +188,8 @@ def test_whats_an_advocate_explains_then_asks_again(engine) -> None:  # type: ig
     talk.say("Nobody rang me back.")
     talk.press("done")
     replies = talk.press("advocate:what")
-    assert wording.ADVOCATE_WHAT_IS in text_of(replies)
+    assert replies[0].text.startswith(wording.ADVOCATE_WHAT_IS)  # the explanation first
+    assert "December" not in text_of(replies)  # and no unrelated date before it
     assert buttons_of(replies) == [wording.ADVOCATE_YES, wording.ADVOCATE_NO]
     talk.press("advocate:no")
     with Session(engine) as session:
@@ -85,9 +203,11 @@ def test_when_the_classifier_is_unsure_it_asks_complaint_or_quick_fix_then_who_t
     talk = Talk(engine, conversation(classify=None))
     talk.say("The contact centre moved my Thursday visits and I was not asked.")
     replies = talk.press("done")
-    assert buttons_of(replies) == [wording.KIND_COMPLAINT, wording.KIND_QUICK, wording.KIND_THANKS]
+    assert wording.ASK_KIND == "Is this a thank-you, a worry you want sorted, or a complaint? You can change your mind later."
+    assert buttons_of(replies) == [wording.KIND_THANKS, wording.KIND_QUICK, wording.KIND_COMPLAINT]
     [case] = cases(engine)
-    assert case.kind is None and case.reference in text_of(replies)
+    assert case.kind is Kind.complaint and case.reference in text_of(replies)  # the complaint clock while we ask
+    assert wording.hear_by(STAGE_1_DUE) in text_of(replies)
     replies = talk.press("kind:quick")
     assert wording.hear_by(QUICK_DUE) in text_of(replies)
     assert buttons_of(replies) == [wording.ROLE_YOUNG, wording.ROLE_FAMILY, wording.ROLE_OTHER]
@@ -246,12 +366,15 @@ def test_every_turn_about_a_complaint_says_what_happens_next_and_by_when(engine)
         if classify is None:
             talk.press("kind:complaint")
             talk.press("role:young")
-        talk.press("advocate:what")
+        explained = talk.press("advocate:what")
         talk.press("advocate:yes")
         talk.say("One more thing: she never said sorry.")
-        complaint_turns = talk.turns[1:]
-        for turn in complaint_turns:
+        before_yes, after_yes = talk.turns[1:-3], talk.turns[-2:]
+        for turn in before_yes:  # one date at a time: the one in force
             assert wording.hear_by(STAGE_1_DUE) in text_of(turn), text_of(turn)
+        for turn in after_yes:  # the advocate gives stage 1 longer: from then on, the new date
+            assert wording.hear_by(STAGE_1_EXTENDED) in text_of(turn) and wording.hear_by(STAGE_1_DUE) not in text_of(turn)
+        assert "December" not in text_of(explained)  # "what's an advocate?" is answered with nothing else
 
 
 def test_two_processes_answering_the_same_chat_at_once_lose_nothing(engine) -> None:  # type: ignore[no-untyped-def]

@@ -1,8 +1,11 @@
-"""Every child-facing sentence reads at about age 9–11: Flesch–Kincaid grade 6 or below."""
+"""Every child-facing sentence reads at about age 9–11: Flesch–Kincaid grade 6 or below, sentence by sentence
+(a long text of short sentences can still hide one hard one)."""
 
 from __future__ import annotations
 
 from datetime import date
+
+import re
 
 import pytest
 import textstat
@@ -14,12 +17,21 @@ from tests.chat_helpers import Talk, conversation
 SAMPLES = wording.every_sentence(date(2027, 1, 11))
 SHARED = {"SAFETY": shared.SAFETY, "ADVOCATE_OFFER": shared.ADVOCATE_OFFER}
 GRADE = 6.0
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def sentences(text: str) -> list[str]:
+    return [s for s in SENTENCE_END.split(text) if s.strip()]
+
+
+def hard_sentences(text: str) -> list[str]:
+    return [s for s in sentences(text) if textstat.flesch_kincaid_grade(s) > GRADE]
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES | SHARED))
 def test_each_sentence_reads_at_a_reading_age_of_about_9_to_11(name: str) -> None:
     text = (SAMPLES | SHARED)[name]
-    assert textstat.flesch_kincaid_grade(text) <= GRADE, f"{name}: {text!r}"
+    assert not hard_sentences(text), f"{name}: {hard_sentences(text)}"
 
 
 def test_the_shared_sentences_are_the_scheduler_ones_not_copies() -> None:
@@ -31,6 +43,9 @@ def test_the_reading_age_check_would_catch_a_hard_sentence() -> None:
     hard = ("Notwithstanding the aforementioned considerations, the representations procedure "
             "necessitates comprehensive documentation of organisational responsibilities.")
     assert textstat.flesch_kincaid_grade(hard) > GRADE
+    # and one hard sentence among easy ones, which a whole-text score would average away
+    assert hard_sentences("We got it. We read it. Thanks. We keep your messages with your reference number.") == [
+        "We keep your messages with your reference number."]
 
 
 def test_every_reply_in_a_whole_conversation_reads_plainly(sqlite_engine) -> None:  # type: ignore[no-untyped-def]
@@ -47,4 +62,4 @@ def test_every_reply_in_a_whole_conversation_reads_plainly(sqlite_engine) -> Non
     talk.command("privacy")
     for turn in talk.turns:
         for reply in turn:
-            assert textstat.flesch_kincaid_grade(reply.text) <= GRADE, reply.text
+            assert not hard_sentences(reply.text), reply.text

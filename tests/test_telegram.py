@@ -60,7 +60,8 @@ def case_of(engine) -> Case:  # type: ignore[no-untyped-def]
 async def test_a_young_person_tells_their_story_and_gets_a_reference_a_date_and_an_advocate_offer(engine, fake, bot) -> None:  # type: ignore[no-untyped-def]
     fake.text(CHAT, "/start")
     await fake.wait_for(lambda: len(fake.sent_to(CHAT)) >= 3)
-    assert wording.GREETING in fake.texts_to(CHAT) and wording.PRIVACY_SHORT in fake.texts_to(CHAT)
+    assert fake.texts_to(CHAT)[0].startswith(wording.GREETING) and wording.PRIVACY_SHORT in fake.texts_to(CHAT)
+    assert fake.texts_to(CHAT)[0].endswith(wording.HELP_NOW)  # a calm way to get help now, under the greeting
     fake.text(CHAT, "My worker said she would call.")
     fake.text(CHAT, "Nobody rang me back for weeks.")
     await fake.wait_for(lambda: any(wording.GOT_IT == t for t in fake.texts_to(CHAT)))
@@ -73,7 +74,7 @@ async def test_a_young_person_tells_their_story_and_gets_a_reference_a_date_and_
                         [wording.ADVOCATE_YES, wording.ADVOCATE_NO, wording.ADVOCATE_WHAT])
     assert any(wording.hear_by(datetime(2026, 12, 7).date()) in t for t in fake.texts_to(CHAT))
     fake.press(CHAT, "advocate:yes")
-    await fake.wait_for(lambda: wording.ADVOCATE_YES_REPLY in fake.texts_to(CHAT))
+    await fake.wait_for(lambda: any(t.startswith(wording.ADVOCATE_YES_REPLY) for t in fake.texts_to(CHAT)))
     with Session(engine) as session:
         [offer] = session.exec(select(Advocacy)).all()
         assert offer.answer is AdvocacyAnswer.yes
@@ -85,11 +86,11 @@ async def test_every_update_is_stored_as_received_and_a_repeat_is_handled_once(e
     await fake.wait_for(lambda: len(fake.sent_to(CHAT)) >= 3)
     fake.text(CHAT, "Hello", update_id=900)  # Telegram delivers it again
     fake.text(CHAT, "/help", update_id=901)
-    await fake.wait_for(lambda: wording.HELP in fake.texts_to(CHAT))
+    await fake.wait_for(lambda: any(t.startswith(wording.HELP) and wording.HELP_NOW in t for t in fake.texts_to(CHAT)))
     with Session(engine) as session:
         rows = session.exec(select(Message).where(Message.dedupe_key == "telegram:update:900")).all()
         assert len(rows) == 1 and rows[0].raw_json == sent and rows[0].state is MessageState.processed
-    assert fake.texts_to(CHAT).count(wording.GREETING) == 1
+    assert sum(t.startswith(wording.GREETING) for t in fake.texts_to(CHAT)) == 1
 
 
 async def test_a_restart_mid_conversation_carries_on_where_it_was(engine, fake) -> None:  # type: ignore[no-untyped-def]
@@ -120,11 +121,45 @@ async def test_a_group_chat_gets_a_polite_refusal_and_opens_nothing(engine, fake
 
 
 async def test_a_safeguarding_disclosure_gets_the_safety_message_first(engine, fake, bot) -> None:  # type: ignore[no-untyped-def]
-    fake.text(CHAT, "He hits me when I get home.")
-    await fake.wait_for(lambda: any("999" in t for t in fake.texts_to(CHAT)))
-    after_greeting = [t for t in fake.texts_to(CHAT) if t not in (wording.GREETING, wording.PRIVACY_SHORT)]
-    assert "0800 1111" in after_greeting[0] and "0808 800 5000" in after_greeting[0]
-    assert case_of(engine).safeguarding
+    fake.text(CHAT, "He hits me when I get home.")  # the very first message, before /start
+    await fake.wait_for(lambda: any("CSC-2026-" in t for t in fake.texts_to(CHAT)))
+    said = fake.texts_to(CHAT)
+    assert said[0].startswith(wording.SAFE_FIRST)  # the crisis numbers in the first reply, before the greeting
+    assert "999" in said[0] and "0800 1111" in said[0] and "0808 800 5000" in said[0]
+    assert any(t.startswith(wording.GREETING) for t in said[1:])
+    # then what anyone gets: the reference and date, and the advocate offer
+    await fake.wait_for(lambda: fake.button_labels(fake.sent_to(CHAT)[-1]) ==
+                        [wording.ADVOCATE_YES, wording.ADVOCATE_NO, wording.ADVOCATE_WHAT])
+    assert case_of(engine).safeguarding and case_of(engine).disclosure
+
+
+async def test_a_possible_concern_does_not_end_the_story_or_alarm_the_child(engine, fake, bot) -> None:  # type: ignore[no-untyped-def]
+    fake.text(CHAT, "They said I can't go on the residential.")
+    fake.text(CHAT, "and now I can't go and everyone else in my class is going")
+    def handled() -> int:
+        with Session(engine) as session:
+            return len(session.exec(select(Message).where(Message.direction == Direction.inbound,
+                                                          Message.state == MessageState.processed)).all())
+
+    await fake.wait_for(lambda: handled() == 2)
+    with Session(engine) as session:
+        assert session.exec(select(Case)).all() == []  # the story goes on
+    fake.text(CHAT, "that's everything")  # typed, not tapped
+    await fake.wait_for(lambda: any("CSC-2026-" in t for t in fake.texts_to(CHAT)))
+    assert not any("999" in t and wording.SAFE_FIRST in t for t in fake.texts_to(CHAT))
+    case = case_of(engine)
+    assert case.safeguarding_level is not None and not case.disclosure and "that's everything" not in case.summary
+
+
+async def test_a_sticker_first_gets_the_greeting_and_a_request_for_words(engine, fake, bot) -> None:  # type: ignore[no-untyped-def]
+    fake.sticker(CHAT)
+    await fake.wait_for(lambda: wording.ASK_WORDS in fake.texts_to(CHAT))
+    assert fake.texts_to(CHAT)[0].startswith(wording.GREETING)
+    fake.text(CHAT, "😭😭")
+    await fake.wait_for(lambda: fake.texts_to(CHAT).count(wording.ASK_WORDS) == 2)
+    with Session(engine) as session:
+        assert session.exec(select(Case)).all() == []  # no reference until there are words
+    assert not any("CSC-" in t for t in fake.texts_to(CHAT))
 
 
 async def test_an_edited_message_updates_the_story(engine, fake, bot) -> None:  # type: ignore[no-untyped-def]

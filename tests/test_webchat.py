@@ -92,6 +92,20 @@ def test_a_young_person_tells_their_story_and_gets_a_reference_a_date_and_the_ad
         assert session.exec(select(Advocacy)).one().answer is AdvocacyAnswer.yes
 
 
+def test_emoji_first_gets_the_greeting_and_a_request_for_words_and_an_old_button_says_where_we_are(engine, client) -> None:  # type: ignore[no-untyped-def]
+    shown = say(client, "😡😡")
+    assert wording.GREETING in texts(shown) and wording.HELP_NOW in texts(shown) and wording.ASK_WORDS in texts(shown)
+    with Session(engine) as session:
+        assert session.exec(select(Case)).all() == []
+    shown = say(client, "Nobody rang me back.", after=shown[-1]["id"])
+    shown = say(client, "that's it", after=shown[-1]["id"])  # typed words close the story
+    assert "CSC-2026-" in texts(shown)
+    shown = say(client, button="advocate:no", after=shown[-1]["id"])
+    shown = say(client, button="kind:quick", after=shown[-1]["id"])  # a button from long ago
+    heard = [m["text"] for m in shown if m["from"] == "heard"]
+    assert heard[0] == wording.UNKNOWN_BUTTON and len(heard) > 1 and "CSC-2026-" in heard[1]
+
+
 def test_the_session_lives_in_a_cookie_and_the_database_never_holds_it(engine, client) -> None:  # type: ignore[no-untyped-def]
     response = client.post("/chat", data={"text": "Hello there, my savings are missing", "once": "a1"})
     assert response.status_code == 200  # followed the redirect back to the page

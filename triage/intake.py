@@ -138,6 +138,7 @@ def take_in(
     message_ids: list[str] | None = None,
     acknowledge_to: str | None = None,
     acknowledge_suppressed: str = "",
+    offer_advocate: bool = True,
 ) -> Outcome:
     """Thread or open a case for a stored message.
 
@@ -180,7 +181,7 @@ def take_in(
         session.add(Deadline(case_id=case.id, kind=d.kind, due_on=d.due_on, explanation=d.explanation,
                              next_action_on=bookmark_for(clock.calendar, d.kind, d.due_on, before)))
     young = suggestion.role in YOUNG and suggestion.kind is not Kind.compliment
-    if young:
+    if young and offer_advocate:  # the acknowledgement makes the offer; a chat records its own when shown
         session.add(Advocacy(case_id=case.id, contact_id=contact.id, offered_at=now, offered_on_channel=message.channel))
     session.add(AuditEvent(at=now, actor=f"intake:{message.channel.value}", case_id=case.id, action="opened",
                            detail={"message_id": message.id, "reference": case.reference}))

@@ -35,7 +35,9 @@ def open_case(session: Session, messages: Sequence[Message], story: str, suggest
     classification; the rest are attached to the same case.
     """
     first, rest = messages[0], messages[1:]
-    outcome = take_in(session, first, clock=clock, zone=zone, now=now, classify=lambda _text: suggestion)
+    # The chat records an advocate offer when it shows one (offer_advocate), not before.
+    outcome = take_in(session, first, clock=clock, zone=zone, now=now, classify=lambda _text: suggestion,
+                      offer_advocate=False)
     case = outcome.case
     if outcome.opened:
         case.summary = story[:500]
@@ -144,6 +146,29 @@ def answer_advocate(session: Session, case: Case, answer: AdvocacyAnswer, channe
     session.add(AuditEvent(at=now, actor=f"intake:{channel.value}", case_id=case.id, action="advocate_answer",
                            detail={"answer": answer.value}))
     return offer
+
+
+def extend_for_advocate(session: Session, case: Case, clock: Clock, zone: ZoneInfo, now: datetime) -> date | None:
+    """A yes to an advocate gives stage 1 its extended length now (the scheduler's own rule), so
+    the person is told the new date once, in the same reply. None when nothing was extended."""
+    from scheduler.advocacy import extend_stage_1_for_advocate
+
+    session.flush()
+    new_date = extend_stage_1_for_advocate(session.connection(), clock, zone, case_id=case.id, received_at=case.received_at,
+                                           procedure=case.procedure.value, kind=case.kind.value if case.kind else None)
+    if new_date is not None:
+        for row in session.exec(select(Deadline).where(Deadline.case_id == case.id)):
+            session.refresh(row)
+        session.add(AuditEvent(at=now, actor=f"intake:{case.channel.value}", case_id=case.id, action="deadline_extended",
+                               detail={"reason": "advocate", "stage_1_due_on": new_date.isoformat()}))
+    return new_date
+
+
+def interpreter_needed(session: Session, case: Case, language: str, channel: Channel, now: datetime) -> None:
+    """Officers see that the person wrote in another language; the clock runs as for anyone."""
+    case.interpreter_needed = language
+    session.add(AuditEvent(at=now, actor=f"intake:{channel.value}", case_id=case.id, action="interpreter_needed",
+                           detail={"language": language}))
 
 
 def reply_by(session: Session, case: Case) -> date | None:

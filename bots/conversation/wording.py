@@ -16,9 +16,9 @@ __all__ = ["ADVOCATE_OFFER", "SAFETY", "hear_by"]
 
 # Button labels (short, so they fit a phone screen).
 DONE = "That's everything"
-KIND_COMPLAINT = "Make a complaint"
-KIND_QUICK = "Sort it out quickly"
-KIND_THANKS = "Say thank you"
+KIND_COMPLAINT = "A complaint"
+KIND_QUICK = "A worry to sort out"
+KIND_THANKS = "A thank-you"
 ROLE_YOUNG = "I'm the young person"
 ROLE_FAMILY = "I'm family or a carer"
 ROLE_OTHER = "Someone else"
@@ -27,8 +27,10 @@ ADVOCATE_NO = "No thanks"
 ADVOCATE_WHAT = "What's an advocate?"
 NEW = "Tell us something new"
 
+HELP_NOW = "If you are not safe right now, call 999. You can call Childline free on 0800 1111."
+
 GREETING = (
-    "Hello. This is Heard. You can tell the council's complaints team about something in social care. "
+    "Hello, this is Heard. You can tell the council's complaints team about something in social care. "
     "It can be a worry, a problem or a thank-you."
 )
 
@@ -39,7 +41,7 @@ PRIVACY_SHORT = (
 
 PRIVACY = (
     f"{PRIVACY_SHORT} "
-    "We keep your messages with your reference number. We do not share them with anyone else. "
+    "We keep your messages. We keep them with your reference. We do not share them with anyone else. "
     "You can ask us what we keep about you at any time."
 )
 
@@ -52,9 +54,13 @@ GOT_IT = f'Thank you. You can send more if you want. When you are done, tap "{DO
 
 NOTHING_YET = "You have not told us anything yet. Tell us what happened, in your own words."
 
-ASK_KIND = (
-    "Do you want to make a complaint? Or would you like us to try to sort it out quickly? "
-    "You can change your mind later."
+ASK_KIND = "Is this a thank-you, a worry you want sorted, or a complaint? You can change your mind later."
+
+ASK_WORDS = "Thank you. Now please tell us in words what happened. Then we can help."
+
+OWN_LANGUAGE = (
+    "You can write to us in your own language. The team will get it translated. "
+    "It will not slow down your reply."
 )
 
 ASK_ROLE = "Is this about you? Or are you helping someone else?"
@@ -95,7 +101,7 @@ GROUP_REFUSAL = (
 
 NO_MATTER = "You have not told us about anything yet. Tell us what happened, in your own words."
 
-NEW_MATTER = "OK. Let's start something new."
+NEW_MATTER = "OK, let's start something new."
 
 UNKNOWN_BUTTON = "Sorry, that button is old. Here is where we are now."
 
@@ -141,11 +147,17 @@ def next_step(reply_by: date) -> str:
 
 
 def quick(reply_by: date) -> str:
-    return f"OK. We will try to sort it out quickly. We will get back to you by {hear_by(reply_by)}."
+    return f"OK, we will try to sort it out quickly. We will get back to you by {hear_by(reply_by)}."
 
 
 def formal(reply_by: date) -> str:
-    return f"OK. We will treat this as a complaint. We will get back to you by {hear_by(reply_by)}."
+    return f"OK, we will treat this as a complaint. We will get back to you by {hear_by(reply_by)}."
+
+
+def advocate_yes(new_date: date) -> str:
+    """A yes to an advocate: what happens, and the one new date (stage 1 is given longer for it)."""
+    return (f"{ADVOCATE_YES_REPLY} This gives us a bit longer to reply. "
+            f"We will now get back to you by {hear_by(new_date)}.")
 
 
 def still_by(reply_by: date) -> str:
@@ -165,7 +177,7 @@ def status_reply_by(day: date) -> str:
 
 
 def status_ask_again(day: date) -> str:
-    return f"Not happy with our answer? You can ask us to look at it again. You have until {hear_by(day)} to ask."
+    return f"Not happy with our answer? You can ask us to look at it again. The last day to ask is {hear_by(day)}."
 
 
 def media_kept(what: str) -> str:
@@ -187,6 +199,7 @@ def every_sentence(sample_day: date, sample_reference: str = "CSC-2026-00042") -
         "quick": quick(sample_day),
         "formal": formal(sample_day),
         "still_by": still_by(sample_day),
+        "advocate_yes": advocate_yes(sample_day),
         "compliment_reference": compliment_reference(sample_reference),
         "status_reply_by": status_reply_by(sample_day),
         "status_ask_again": status_ask_again(sample_day),

@@ -102,9 +102,11 @@ def files() -> Router:
 
     @router.message()
     async def anything_else(message: TgMessage, bot: Bot, desk: Desk, stored: Stored) -> None:
-        """A sticker, a location…: kept raw, and the person is asked for words."""
+        """A sticker, a location…: kept raw, and the person is asked for words (greeted first if new)."""
         await desk.run(desk.ignore, stored.id, "not words or a file")
-        await desk.show(bot, message.chat.id, [Reply(wording.ASK_STORY)])
+        replies = await desk.turn(message.chat.id, _user(message), None,
+                                  lambda session, chat: desk.conversation.no_words(session, chat, desk.now()))
+        await desk.show(bot, message.chat.id, replies)
 
     return router
 

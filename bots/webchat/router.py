@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import functools
 import hashlib
 import secrets
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
+from markupsafe import Markup, escape
 import sqlalchemy as sa
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -33,7 +35,7 @@ from sqlmodel import Session, select
 from bots.conversation import Conversation, Reply, wording
 from bots.conversation import state as chat_state
 from bots.conversation import turn as turns
-from bots.conversation.dialogue import Button
+from bots.conversation.dialogue import GREETING
 from models import ChannelIdentity, Message
 from models.enums import Channel, Direction
 from scheduler.clock import Clock
@@ -47,7 +49,7 @@ SHOWN = 200  # the most messages a page shows
 COMMANDS = {"help", "status", "privacy", "new"}
 COMMAND_LABELS = {"command:status": "Where are we?", "command:new": wording.NEW,
                   "command:privacy": "What happens to what I write", "command:help": "Help"}
-START = (Reply(wording.GREETING), Reply(wording.PRIVACY_SHORT), Reply(wording.ASK_STORY, (Button(wording.DONE, "done"),)))
+REFERENCE = re.compile(r"(CSC-\d{4}-\d{5})")
 HEADERS = {
     "content-security-policy": "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; "
                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -57,6 +59,13 @@ HEADERS = {
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def keep_references_whole(text: str) -> Markup:
+    """The text, escaped, with each reference in a span that never breaks across lines
+    ("CSC-2026-" / "00020" on a phone is a reference nobody can copy or read out)."""
+    return Markup("").join(Markup('<span class="ref">{}</span>').format(part) if REFERENCE.fullmatch(part) else escape(part)
+                           for part in REFERENCE.split(text))
 
 
 def address_of(token: str) -> str:
@@ -82,6 +91,7 @@ class WebChat:
 
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                                       trim_blocks=True, lstrip_blocks=True)
+        self.env.filters["references"] = keep_references_whole
 
     async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.database, functools.partial(fn, *args, **kwargs))
@@ -184,10 +194,10 @@ def webchat_router(engine: Engine, policy: Policy, *, zone: ZoneInfo = ZoneInfo(
         shown = chat.messages(address, 0) if address else []
         if not shown:
             shown = [{"id": 0, "from": "heard", "text": r.text, "officer": False,
-                      "buttons": [{"label": b.label, "value": b.value} for b in r.buttons]} for r in START]
+                      "buttons": [{"label": b.label, "value": b.value} for b in r.buttons]} for r in GREETING]
         body = chat.env.get_template("chat.html").render(
             messages=shown, buttons=shown[-1]["buttons"] if shown[-1]["from"] == "heard" else [],
-            once=secrets.token_urlsafe(12), prefix=prefix, safety=wording.SAFETY, labels=wording,
+            once=secrets.token_urlsafe(12), prefix=prefix, safety=wording.HELP_NOW, labels=wording,
             last=shown[-1]["id"], commands=COMMAND_LABELS, max_text=MAX_TEXT,
         )
         return HTMLResponse(body, headers=HEADERS)

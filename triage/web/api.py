@@ -37,6 +37,7 @@ class QueueItem(BaseModel):
     safeguarding: bool  # flagged at either level
     safeguarding_level: SafeguardingLevel | None  # disclosure (urgent), possible (officers check) or none
     safeguarding_signals: list[str]
+    interpreter_needed: str  # the language they wrote in (ISO 639-1), or ""
     stage: str | None
     channel: str
     triage_state: str
@@ -103,7 +104,8 @@ def _item(row: QueueRow) -> QueueItem:
     return QueueItem(
         reference=c.reference, opening_words=c.summary[:200], kind=c.kind, confidence=c.triage_confidence,
         reasons=[str(r) for r in c.reasons], role=c.complainant_role, safeguarding=c.safeguarding,
-        safeguarding_level=c.safeguarding_level, safeguarding_signals=list(c.safeguarding_signals), stage=c.stage,
+        safeguarding_level=c.safeguarding_level, safeguarding_signals=list(c.safeguarding_signals),
+        interpreter_needed=c.interpreter_needed, stage=c.stage,
         channel=c.channel, triage_state=c.triage_state, due_on=row.due_on, working_days_left=row.days_left,
         team=row.team, owner=row.owner,
     )

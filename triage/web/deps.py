@@ -21,6 +21,7 @@ from models.db import session_scope
 from models.enums import OfficerRole
 from scheduler.clock import Clock, day_label
 from scheduler.policy import Policy
+from triage.language import language_name
 from triage.web.auth import SESSION_COOKIE, Forbidden, NotSignedIn, Sessions, SignInLimiter, at_least
 from triage.web.casework import Actor
 
@@ -51,6 +52,7 @@ def make_env() -> jinja2.Environment:
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["day"] = lambda d: day_label(d) if d else ""
     env.filters["words"] = lambda v: (v.value if hasattr(v, "value") else str(v or "")).replace("_", " ")
+    env.filters["language"] = language_name
     env.filters["pounds"] = lambda pence: f"£{(pence or 0) / 100:,.2f}"
     env.filters["pct"] = lambda v: "–" if v is None else f"{v:.0%}"
     return env

@@ -20,7 +20,16 @@
     who.textContent = (m.from === "you" ? "You" : (m.officer ? "Complaints team" : "Heard")) + ":";
     var text = document.createElement("span");
     text.className = "text";
-    text.textContent = m.text;
+    // References stay whole on one line, as the page renders them.
+    String(m.text).split(/(CSC-\d{4}-\d{5})/).forEach(function (part, i) {
+      if (i % 2) {
+        var ref = document.createElement("span");
+        ref.className = "ref"; ref.textContent = part;
+        text.appendChild(ref);
+      } else if (part) {
+        text.appendChild(document.createTextNode(part));
+      }
+    });
     li.appendChild(who);
     li.appendChild(text);
     log.appendChild(li);

@@ -1,4 +1,5 @@
-"""safeguarding levels: `disclosure` (urgent, the person gets the crisis reply) or `possible` (officers check)
+"""safeguarding levels: `disclosure` (urgent, the person gets the crisis reply) or `possible` (officers check);
+and the language a person wrote in when an interpreter is needed
 
 Cases flagged before levels existed become `disclosure`: they were treated as urgent then,
 and an officer can lower the level in triage.
@@ -23,9 +24,11 @@ def upgrade() -> None:
             sa.Column("safeguarding_level", sa.Enum("disclosure", "possible", name="safeguardinglevel", native_enum=False,
                                                     length=32), nullable=True)
         )
+        batch_op.add_column(sa.Column("interpreter_needed", sa.String(length=16), nullable=False, server_default=""))
     op.execute("UPDATE \"case\" SET safeguarding_level = 'disclosure' WHERE safeguarding")
 
 
 def downgrade() -> None:
     with op.batch_alter_table("case", schema=None) as batch_op:
+        batch_op.drop_column("interpreter_needed")
         batch_op.drop_column("safeguarding_level")
