@@ -65,6 +65,15 @@ def _listen(host: str, port: int, what: str) -> socket.socket:
     return sock
 
 
+def _chat_reader():  # type: ignore[no-untyped-def]
+    """The classifier and the language check, loaded before Heard says it is ready: a child's
+    first message must not wait for either (bench/startup_bench.py measures it)."""
+    from triage.language import warm
+
+    warm()
+    return suggest_with_classifier()
+
+
 def _web(settings: Settings, engine: Engine, policy: Policy) -> Part:
     from triage.web import create_app
     from triage.web.auth import first_admin, load_or_create_secret
@@ -73,7 +82,7 @@ def _web(settings: Settings, engine: Engine, policy: Policy) -> Part:
     first_password = first_admin(engine)
     from bots.webchat import webchat_router  # composed here: triage must not import bots
 
-    chat = webchat_router(engine, policy, zone=settings.zone, classify=suggest_with_classifier(),
+    chat = webchat_router(engine, policy, zone=settings.zone, classify=_chat_reader(),
                           pause_seconds=settings.chat_pause_seconds, secure_cookies=settings.web_secure_cookies)
     app = create_app(engine, policy, secret_key=secret, zone=settings.zone, idle_minutes=settings.session_idle_minutes,
                      secure_cookies=settings.web_secure_cookies, public_routers=[chat])
@@ -167,7 +176,7 @@ def _telegram(settings: Settings, engine: Engine, policy: Policy) -> Part | None
             pause_seconds=settings.chat_pause_seconds, attachment_max_bytes=settings.attachment_max_bytes)
     except ValueError as exc:
         raise CannotStart(str(exc)) from None
-    service = TelegramService(engine, policy, settings.zone, config, classify=suggest_with_classifier())
+    service = TelegramService(engine, policy, settings.zone, config, classify=_chat_reader())
     return Part("telegram bot", service.where, service.start, service.stop)
 
 
@@ -175,7 +184,7 @@ def _webchat(settings: Settings, engine: Engine, policy: Policy) -> Part:
     """Web chat delivery of officers' and scheduler messages, and closing paused stories."""
     from bots.webchat.service import WebChatService
 
-    service = WebChatService(engine, policy, settings.zone, classify=suggest_with_classifier(),
+    service = WebChatService(engine, policy, settings.zone, classify=_chat_reader(),
                              pause_seconds=settings.chat_pause_seconds)
     url = f"http://{settings.web_host}:{settings.web_port}/chat"
     return Part("web chat", f"{url}  (replies delivered every 2 s)", service.start, service.stop)
