@@ -40,7 +40,7 @@ def acknowledgement(reference: str, reply_by: date, *, young_person: bool, safeg
     """The acknowledgement of a new representation: reference, what happens next, and when."""
     parts: list[str] = []
     if safeguarding:
-        parts.append("Some of what you wrote makes us want to check you are safe, so someone will look at "
+        parts.append("Some of what you wrote makes us want to check you are safe. Someone will look at "
                      "your message today. " + SAFETY)
     if compliment:
         parts.append(
@@ -50,7 +50,7 @@ def acknowledgement(reference: str, reply_by: date, *, young_person: bool, safeg
     else:
         parts.append(
             f"Thanks for telling us. Your reference is {reference}. "
-            f"Someone from the complaints team will read your message and reply by {hear_by(reply_by)}."
+            f"Someone from the complaints team will read your message. We will get back to you by {hear_by(reply_by)}."
         )
         parts.append("If you write to us again about this, please keep the reference in the subject.")
     if young_person and not compliment:
@@ -73,7 +73,7 @@ def advocate_new_date(reference: str, new_date: date) -> str:
     return (
         f"Thanks for saying yes to an advocate. We have asked for one for you. "
         f"Because of this, we now have a bit longer to reply about {reference}. "
-        f"We will reply by {hear_by(new_date)}."
+        f"We will now get back to you by {hear_by(new_date)}."
     )
 
 

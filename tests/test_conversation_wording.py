@@ -15,7 +15,15 @@ from scheduler import wording as shared
 from tests.chat_helpers import Talk, conversation
 
 SAMPLES = wording.every_sentence(date(2027, 1, 11))
-SHARED = {"SAFETY": shared.SAFETY, "ADVOCATE_OFFER": shared.ADVOCATE_OFFER}
+_DAY = date(2027, 1, 11)
+# The scheduler's words that reach young people too: by chat (follow-ups, new dates) and by email.
+SHARED = {
+    "SAFETY": shared.SAFETY, "ADVOCATE_OFFER": shared.ADVOCATE_OFFER, "ADVOCATE_FOLLOW_UP": shared.ADVOCATE_FOLLOW_UP,
+    "advocate_new_date": shared.advocate_new_date("CSC-2026-00042", _DAY),
+    **{f"acknowledgement(young, safeguarding={sg}, compliment={c})": shared.acknowledgement(
+        "CSC-2026-00042", _DAY, young_person=True, safeguarding=sg, compliment=c)
+       for sg in (False, True) for c in (False, True)},
+}
 GRADE = 6.0
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 

@@ -73,7 +73,7 @@ def test_a_parents_email_becomes_a_case_with_an_acknowledgement(mail: MailServer
     assert ack.recipient == "parent@example.org"
     assert ack.status is OutboxStatus.pending
     assert case.reference in ack.subject and case.reference in ack.body
-    assert re.search(r"reply by \w+day \d+ \w+ 20\d\d", ack.body)
+    assert re.search(r"get back to you by \w+day \d+ \w+ 20\d\d", ack.body)
     assert "999" in ack.body and "0800 1111" in ack.body
 
 

@@ -106,6 +106,29 @@ def test_emoji_first_gets_the_greeting_and_a_request_for_words_and_an_old_button
     assert heard[0] == wording.UNKNOWN_BUTTON and len(heard) > 1 and "CSC-2026-" in heard[1]
 
 
+def test_another_language_unsure_kind_advocate_questions_and_one_date_over_http(engine, client) -> None:  # type: ignore[no-untyped-def]
+    shown = say(client, "Dzień dobry, nikt nie oddzwania w sprawie kontaktu z moim bratem od trzech tygodni.")
+    shown = say(client, "done", after=shown[-1]["id"])
+    said = texts(shown)
+    with Session(engine) as session:
+        case = session.exec(select(Case)).one()
+    assert case.interpreter_needed == "pl" and wording.OWN_LANGUAGE in said  # 9: a case, and an interpreter
+    assert case.kind is not None and case.kind.value == "complaint"  # 5: the complaint clock while we ask
+    assert "Monday 7 December 2026" in said and wording.ASK_KIND in said
+    assert [b["label"] for b in shown[-1]["buttons"]] == [wording.KIND_THANKS, wording.KIND_QUICK, wording.KIND_COMPLAINT]
+    shown = say(client, button="kind:complaint", after=shown[-1]["id"])
+    shown = say(client, button="role:young", after=shown[-1]["id"])
+    shown = say(client, button="advocate:what", after=shown[-1]["id"])
+    heard = [m["text"] for m in shown if m["from"] == "heard"]
+    assert heard[0].startswith(wording.ADVOCATE_WHAT_IS) and "December" not in " ".join(heard)  # 11
+    shown = say(client, "can I have an advocate please", after=shown[-1]["id"])  # 7: typed, a yes
+    said = texts([m for m in shown if m["from"] == "heard"])
+    assert said.startswith(wording.ADVOCATE_YES_REPLY) and said.count("December 2026") == 1  # 10: one date
+    assert "Monday 21 December 2026" in said
+    with Session(engine) as session:
+        assert session.exec(select(Advocacy)).one().answer is AdvocacyAnswer.yes
+
+
 def test_the_session_lives_in_a_cookie_and_the_database_never_holds_it(engine, client) -> None:  # type: ignore[no-untyped-def]
     response = client.post("/chat", data={"text": "Hello there, my savings are missing", "once": "a1"})
     assert response.status_code == 200  # followed the redirect back to the page
