@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from models.enums import Kind, OfficerRole, Reason, Role
+from models.enums import Kind, OfficerRole, Reason, Role, SafeguardingLevel
 from tests.browser.conftest import Live, missing, sign_in
 from tests.helpers import ROOT
 from tests.web_helpers import open_case
@@ -33,7 +33,10 @@ def axe(page) -> list[dict]:  # type: ignore[no-untyped-def]
 def test_the_main_pages_have_no_serious_accessibility_problems(page, live: Live) -> None:  # type: ignore[no-untyped-def]
     reference = open_case(live.engine, "Nobody rang me back about contact.", received=datetime(2026, 11, 16, 9, tzinfo=UTC),
                           suggestion=Suggestion(kind=Kind.complaint, confidence=0.7, reasons=[Reason.communication],
-                                                role=Role.child_or_young_person, safeguarding=True, signals=["self_harm"]))
+                                                role=Role.child_or_young_person, safeguarding_level=SafeguardingLevel.possible,
+                                                signals=["model:0.20"]))
+    open_case(live.engine, "He hits me.", sender="d@example.org",  # both markings, for their contrast
+              suggestion=Suggestion(kind=Kind.complaint, safeguarding_level=SafeguardingLevel.disclosure, signals=["self_harm"]))
     open_case(live.engine, "Thank you!", sender="t@example.org", suggestion=Suggestion(kind=Kind.compliment))
     page.goto(f"{live.url}/signin")
     assert axe(page) == [], "/signin"
