@@ -39,14 +39,13 @@ from sklearn.calibration import CalibratedClassifierCV
 from models.enums import Kind, Role
 from triage.classifier.eligibility import flag_rules
 from triage.classifier.models import TriageModels
-from triage.classifier.safeguarding_rules import CORROBORATED, find_signals
+from triage.classifier.safeguarding_rules import find_signals
+from triage.classifier.safeguarding_rules import level as safeguarding_level
 from triage.cleaning import clean
 
 DEFAULT_REVIEW_THRESHOLD = 0.6
 MIN_KNOWN_WORDS = 0.5  # share of a text's words in the vocabulary; every corpus text has ≥ 0.66
 MIN_WORDS = 2  # fewer words than this is not yet an account of anything
-DISCLOSURE = "disclosure"
-POSSIBLE = "possible"
 
 
 @dataclass(frozen=True)
@@ -185,7 +184,6 @@ class Classifier:
         flag_on = (expit(flags) >= m.flags.thresholds).tolist()
         k_best, r_best = k_best.tolist(), r_best.tolist()
         sg_threshold = float(m.safeguarding.thresholds[0])
-        disclosure_threshold = max(sg_threshold, m.disclosure_threshold)
         labels, primary_labels = m.reasons.labels, m.primary.labels
         results = []
         for i, text in enumerate(cleaned):
@@ -202,12 +200,8 @@ class Classifier:
                 ranked = [(d, code) for d, code in zip(primary_d[i], primary_labels) if code in codes]
                 primary_reason = str(max(ranked)[1] if ranked else chosen_reasons[0][0])
             signals = find_signals(text, today=today)
-            agrees = sg_p[i] >= sg_threshold
-            if any(s not in CORROBORATED for s in signals) or (signals and agrees) or sg_p[i] >= disclosure_threshold:
-                level: str | None = DISCLOSURE
-            else:
-                level = POSSIBLE if signals or agrees else None
-            if agrees:
+            level = safeguarding_level(signals, sg_p[i], sg_threshold, m.disclosure_threshold)
+            if sg_p[i] >= sg_threshold:
                 signals.append(f"model:{sg_p[i]:.2f}")
             ruled = flag_rules(text, today=today, only=m.flag_rules_used) if m.flag_rules_used else set()
             results.append(

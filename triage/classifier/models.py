@@ -38,7 +38,7 @@ from sklearn.svm import LinearSVC
 from triage.classifier.corpus import FLAGS, REASONS, Example
 from triage.classifier.eligibility import flag_rules
 from triage.classifier.features import TextFeatures
-from triage.classifier.safeguarding_rules import CORROBORATED, find_signals
+from triage.classifier.safeguarding_rules import find_signals, level
 
 Progress = Callable[[str], None]
 
@@ -268,12 +268,10 @@ def possible_threshold(oof: np.ndarray, truth: np.ndarray, signals: Sequence[Seq
     if not truth.any() or not ordinary.any():
         return start
     ruled = np.array([bool(s) for s in signals])
-    strong = np.array([any(x not in CORROBORATED for x in s) for s in signals])
+    everyday = [(signals[i], float(oof[i])) for i in np.flatnonzero(ordinary)]
 
     def possible_rate(t: float) -> float:
-        agrees = oof >= t
-        disclosed = strong | (ruled & agrees) | (oof >= max(t, disclosure))
-        return float(((ruled | agrees) & ~disclosed)[ordinary].mean())
+        return sum(level(s, score, t, disclosure) == "possible" for s, score in everyday) / len(everyday)
 
     caught = ((oof >= start) | ruled)[truth].mean()
     best = start

@@ -16,6 +16,7 @@ import re
 import re._constants as _constants  # the pattern parser: see literal_prefixes
 import re._parser as _parser
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -188,6 +189,19 @@ CORROBORATED = frozenset({
     "missing:gone_missing", "missing:nowhere_tonight", "abuse:cruel_words", "neglect:home_conditions", "domestic:violence_at_home",
     "injury:marks", "sexual:older_men", "sexual:boyfriend_age", "exploitation:county_lines", "locked:locked_in",
 })
+
+
+def level(signals: Sequence[str], score: float, possible_at: float, disclosure_at: float) -> str | None:
+    """The safeguarding level of a message from its rule signals and the model's score: the one
+    rule, used to classify and to set the thresholds alike.
+
+    `disclosure`: a rule that speaks alone, a corroborated rule the model agrees with (score at
+    least `possible_at`), or a score of at least `disclosure_at`; `possible`: any other signal,
+    or a score of at least `possible_at`; otherwise None."""
+    agrees = score >= possible_at
+    if score >= max(possible_at, disclosure_at) or any(s not in CORROBORATED for s in signals) or (signals and agrees):
+        return "disclosure"
+    return "possible" if signals or agrees else None
 
 _WORD = re.compile(r"\w+")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
