@@ -84,6 +84,8 @@ ROLE_BUTTONS = (Button(wording.ROLE_YOUNG, "role:young"), Button(wording.ROLE_FA
                 Button(wording.ROLE_OTHER, "role:other"))
 ADVOCATE_BUTTONS = (Button(wording.ADVOCATE_YES, "advocate:yes"), Button(wording.ADVOCATE_NO, "advocate:no"),
                     Button(wording.ADVOCATE_WHAT, "advocate:what"))
+# What a disclosure gets at once, before anything else in the turn.
+CRISIS = (Reply(f"{wording.SAFE_FIRST} {wording.SAFETY}", urgent=True), Reply(wording.SAFE_AFTER))
 # What a newcomer sees first, on every channel (the web chat shows it before the first post).
 GREETING = (Reply(f"{wording.GREETING}\n{wording.HELP_NOW}"), Reply(wording.PRIVACY_SHORT), Reply(wording.ASK_STORY, DONE))
 
@@ -199,7 +201,7 @@ class Conversation:
         chat.data = {"address": chat.address, "case_id": case.id, "parts": []}
         replies: list[Reply] = []
         if suggestion.disclosure:
-            replies += [Reply(f"{wording.SAFE_FIRST} {wording.SAFETY}", urgent=True), Reply(wording.SAFE_AFTER)]
+            replies += CRISIS
         if outcome.opened and self.language is not None and (language := self.language(story)):
             casework.interpreter_needed(session, case, language, chat.channel, now)
             replies.append(Reply(wording.OWN_LANGUAGE))
@@ -294,7 +296,7 @@ class Conversation:
         casework.flag_safeguarding(session, case, suggestion, now, case.channel)
         if not suggestion.disclosure:
             return []  # for officers: the person is not alarmed on a guess
-        return [Reply(f"{wording.SAFE_FIRST} {wording.SAFETY}", urgent=True), Reply(wording.SAFE_AFTER)]
+        return list(CRISIS)
 
     def _case(self, session: Session, chat: Chat) -> Case | None:
         return session.get(Case, chat.case_id) if chat.case_id else None
