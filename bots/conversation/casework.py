@@ -156,9 +156,8 @@ def extend_for_advocate(session: Session, case: Case, clock: Clock, zone: ZoneIn
     session.flush()
     new_date = extend_stage_1_for_advocate(session.connection(), clock, zone, case_id=case.id, received_at=case.received_at,
                                            procedure=case.procedure.value, kind=case.kind.value if case.kind else None)
-    if new_date is not None:
-        for row in session.exec(select(Deadline).where(Deadline.case_id == case.id)):
-            session.refresh(row)
+    if new_date is not None:  # the case's deadlines as the database now has them, in one read
+        session.exec(select(Deadline).where(Deadline.case_id == case.id).execution_options(populate_existing=True)).all()
         session.add(AuditEvent(at=now, actor=f"intake:{case.channel.value}", case_id=case.id, action="deadline_extended",
                                detail={"reason": "advocate", "stage_1_due_on": new_date.isoformat()}))
     return new_date
