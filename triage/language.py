@@ -22,11 +22,12 @@ _identifier = None
 
 def _load():  # type: ignore[no-untyped-def]
     global _identifier
-    with _lock:
-        if _identifier is None:
-            from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+    if _identifier is None:  # the lock only while it loads, not on every message
+        with _lock:
+            if _identifier is None:
+                from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 
-            _identifier = LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
+                _identifier = LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
     return _identifier
 
 
