@@ -1,7 +1,7 @@
 """Triage queue benchmark: the queue's first page with a million cases, on SQLite and PostgreSQL.
 
 Builds (once, then reuses) a database of N cases spread over four years — most closed,
-a few percent open, about 2% flagged for safeguarding — with their deadlines, then signs in
+a few percent open, about 2% flagged for safeguarding (half disclosures, half possible concerns) — with their deadlines, then signs in
 and times GET /queue through the real app (query, working days and HTML rendering), plus
 a few filtered views, and prints p50/p95/p99. The target: first page under 150 ms p95.
 
@@ -70,7 +70,8 @@ def _rows(n: int, seed: int = 42):  # type: ignore[no-untyped-def]
             i, f"CSC-{received.year}-{i:07d}", kind, json.dumps(reasons), reasons[0] if reasons else None,
             rnd.choice(ROLES), "statutory", stage, "open" if is_open else "closed", rnd.choice(["email", "telegram", "webchat"]),
             rnd.randint(1, 6), rnd.choice(OPENINGS), "needs_review" if needs_review else "confirmed",
-            round(rnd.uniform(0.4, 0.99), 2), "{}", safeguarding, json.dumps(["self_harm"] if safeguarding else []),
+            round(rnd.uniform(0.4, 0.99), 2), "{}", safeguarding,
+            (rnd.choice(["disclosure", "possible"]) if safeguarding else None), json.dumps(["self_harm"] if safeguarding else []),
             "[]", False, False, "", 0, "", "", received, None if is_open else received + timedelta(days=20), received,
         )
         deadlines = []
@@ -87,7 +88,7 @@ def _rows(n: int, seed: int = 42):  # type: ignore[no-untyped-def]
 
 
 CASE_COLUMNS = ("id, reference, kind, reasons, primary_reason, complainant_role, procedure, stage, status, channel, "
-                "team_id, summary, triage_state, triage_confidence, triage_detail, safeguarding, safeguarding_signals, "
+                "team_id, summary, triage_state, triage_confidence, triage_detail, safeguarding, safeguarding_level, safeguarding_signals, "
                 "eligibility_flags, possible_escalation, adr, adr_note, compensation_pence, learning, child_ethnicity, "
                 "received_at, closed_at, created_at")
 DEADLINE_COLUMNS = "case_id, kind, due_on, explanation, status, met_on, extension_reason, created_at"
