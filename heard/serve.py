@@ -85,7 +85,8 @@ def _web(settings: Settings, engine: Engine, policy: Policy) -> Part:
     chat = webchat_router(engine, policy, zone=settings.zone, classify=_chat_reader(),
                           pause_seconds=settings.chat_pause_seconds, secure_cookies=settings.web_secure_cookies)
     app = create_app(engine, policy, secret_key=secret, zone=settings.zone, idle_minutes=settings.session_idle_minutes,
-                     secure_cookies=settings.web_secure_cookies, public_routers=[chat])
+                     lifetime_hours=settings.session_lifetime_hours, secure_cookies=settings.web_secure_cookies,
+                     public_url=settings.public_url, allowed_hosts=[settings.web_host], public_routers=[chat])
     server = _QuietServer(uvicorn.Config(app, log_level="warning", lifespan="on"))
     task: asyncio.Task[None] | None = None
 

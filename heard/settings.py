@@ -77,6 +77,14 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(
         30, ge=1, le=24 * 60, description="Minutes without a request after which an officer is signed out."
     )
+    session_lifetime_hours: float = Field(
+        12, gt=0, le=24 * 7, description="Hours after signing in when a session ends however busy it is."
+    )
+    public_url: str = Field(
+        "",
+        description="The web app's address as officers reach it (https://heard.example.gov.uk). Links are built on it, "
+                    "and requests for any other host are refused (400); empty allows only localhost and HEARD_WEB_HOST.",
+    )
     web_secure_cookies: bool = Field(
         True, description="Mark web cookies Secure (HTTPS only; browsers also allow them on http://localhost and 127.0.0.1)."
     )
@@ -129,6 +137,19 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        value = value.strip().rstrip("/")
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
+            raise ValueError(f"{value!r} is not a web address like https://heard.example.gov.uk (no path)")
         return value
 
     @field_validator("policy_file")

@@ -48,17 +48,20 @@ def officer_add(name: str, role: str, email: str, team_name: str, generate_passw
     engine = _ctx().engine()
     password = new_password() if generate_password else click.prompt(
         f"Password for {name} (at least {MIN_PASSWORD_LENGTH} characters)", hide_input=True, confirmation_prompt=True)
+    from triage.web.names import checked
+
     try:
         with session_scope(engine) as session:
             team_id = None
             if team_name.strip():
-                team = session.exec(sa.select(Team).where(Team.name == team_name.strip())).scalars().first()  # type: ignore[call-overload]
+                team_name = checked(team_name, "a team")
+                team = session.exec(sa.select(Team).where(Team.name == team_name)).scalars().first()  # type: ignore[call-overload]
                 if team is None:
-                    team = Team(name=team_name.strip())
+                    team = Team(name=team_name)
                     session.add(team)
                     session.flush()
                 team_id = team.id
-            add_officer(session, name, OfficerRole(role), password, email=email, team_id=team_id)
+            name = add_officer(session, name, OfficerRole(role), password, email=email, team_id=team_id).name
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
@@ -76,6 +79,70 @@ def officer_list() -> None:
         for o in session.execute(sa.select(Officer).order_by(Officer.name)).scalars():
             click.echo(f"{o.name:<24} {o.role.value:<8} {'active' if o.active else 'inactive'}")
     engine.dispose()
+
+
+def _change_officer(name: str, change, done: str) -> None:  # type: ignore[no-untyped-def]
+    """Find an officer by name, apply `change(session, officer, sessions)`, audit it, end their sessions."""
+    from datetime import UTC, datetime
+
+    from models import AuditEvent
+    from triage.web.auth import Sessions
+    from triage.web.names import normalise
+
+    engine = _ctx().engine()
+    try:
+        with session_scope(engine) as session:
+            found = session.execute(sa.select(Officer).where(Officer.name == normalise(name))).scalars().first()
+            if found is None:
+                raise click.ClickException(f"there is no officer called {normalise(name)!r} (see `heard officer list`)")
+            now = datetime.now(UTC)
+            sessions = Sessions(idle_seconds=0, lifetime_seconds=0, now=lambda: now)
+            detail = change(session, found) or {}
+            ended = sessions.end_all(session, found.id, f"heard officer {click.get_current_context().info_name}")
+            session.add(AuditEvent(at=now, actor="heard (command line)", officer_id=found.id,
+                                   action=f"officer_{click.get_current_context().info_name.replace('-', '_')}",
+                                   detail={"name": found.name, "sessions_ended": ended, **detail}))
+    finally:
+        engine.dispose()
+    click.echo(done.format(name=normalise(name)))
+
+
+@officer.command("reset-password")
+@click.argument("name")
+def officer_reset_password(name: str) -> None:
+    """Give an officer a new password, printed once, and end their sessions (e.g. an admin who lost theirs)."""
+    from triage.web.auth import hash_password, new_password
+
+    password = new_password()
+
+    def change(session, found):  # type: ignore[no-untyped-def]
+        found.password_hash = hash_password(password)
+
+    _change_officer(name, change, "new password for {name}: " + password + "  (shown once)")
+
+
+@officer.command("disable")
+@click.argument("name")
+def officer_disable(name: str) -> None:
+    """Stop an officer signing in, and end their sessions now."""
+    _change_officer(name, lambda session, found: setattr(found, "active", False), "{name} is disabled and signed out everywhere")
+
+
+@officer.command("enable")
+@click.argument("name")
+def officer_enable(name: str) -> None:
+    """Let a disabled officer sign in again (with their existing password)."""
+    _change_officer(name, lambda session, found: setattr(found, "active", True), "{name} can sign in again")
+
+
+@officer.command("reset-second-factor")
+@click.argument("name")
+def officer_reset_second_factor(name: str) -> None:
+    """Forget an officer's authenticator app and recovery codes; they set it up again at their next sign-in."""
+    from triage.web import second_factor
+
+    _change_officer(name, lambda session, found: second_factor.reset(found),
+                    "{name} will set up two-factor sign-in again at their next sign-in")
 
 
 @click.command()

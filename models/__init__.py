@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from models.access import OfficerSession, SignInAttempt
 from models.audit import AuditEvent, ConversationState, TrainingLabel
 from models.cases import Advocacy, Case, Deadline, ReferenceSequence, StageRecord
 from models.db import DatabaseUnavailable, check_reachable, make_engine, session_scope
@@ -23,8 +24,10 @@ __all__ = [
     "Deadline",
     "Message",
     "Officer",
+    "OfficerSession",
     "OutboxItem",
     "ReferenceSequence",
+    "SignInAttempt",
     "StageRecord",
     "Team",
     "TrainingLabel",

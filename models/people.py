@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from models.columns import enum_field, utc_field, utcnow
+from models.columns import enum_field, json_field, utc_field, utcnow
 from models.enums import Channel, OfficerRole, Role
 
 
@@ -54,3 +54,8 @@ class Officer(SQLModel, table=True):
     active: bool = Field(default=True)
     team_id: int | None = Field(default=None, foreign_key="team.id")
     created_at: datetime = utc_field(default_factory=utcnow, nullable=False)
+    # Two-factor sign-in (TOTP): the shared secret, set at enrolment and confirmed by a first code.
+    totp_secret: str = Field(default="", max_length=64)
+    totp_confirmed_at: datetime | None = utc_field(default=None)
+    totp_last_step: int = Field(default=0)  # a code's time step is used once: no replay
+    recovery_codes: list[str] = json_field(list)  # SHA-256 of each unused one-time recovery code

@@ -101,6 +101,12 @@ class AdvocacyPolicy(_Strict):
     )
 
 
+class SecurityPolicy(_Strict):
+    # Who must sign in with a second factor (an authenticator app's code) as well as a password:
+    # "managers" means managers and admins; "everyone" means every officer.
+    two_factor: Literal["managers", "everyone"] = "managers"
+
+
 class Policy(_Strict):
     council: Council
     calendar: CalendarPolicy = CalendarPolicy()
@@ -108,6 +114,7 @@ class Policy(_Strict):
     corporate: Timescales
     reminders: Reminders = Reminders()
     advocacy: AdvocacyPolicy
+    security: SecurityPolicy = SecurityPolicy()
 
     @model_validator(mode="after")
     def _statutory_has_stage_3(self) -> Policy:

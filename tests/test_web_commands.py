@@ -118,3 +118,50 @@ def test_demo_says_when_heard_is_not_running(heard) -> None:  # type: ignore[no-
     result = heard("demo", smtp_port=str(free_port()))
     assert result.exit_code == 1
     assert "cannot reach the SMTP intake at 127.0.0.1:" in result.output and "start Heard first with `make run`" in result.output
+
+
+def test_an_admin_who_lost_the_password_gets_a_new_one_and_old_sessions_end(heard) -> None:  # type: ignore[no-untyped-def]
+    from tests.web_helpers import client, csrf_token, make_app
+
+    heard("officer", "add", "ada", "--role", "officer", "--generate-password")
+    engine = make_engine(heard.url)
+    app = make_app(engine)
+    old = heard("officer", "reset-password", "ada").output
+    assert "new password for ada: " in old and "(shown once)" in old
+    password = old.split("new password for ada: ")[1].split()[0]
+    c = client(app)
+    assert c.post("/signin", data={"name": "ada", "password": password, "csrf_token": csrf_token(c)}).status_code == 303
+    assert c.get("/queue").status_code == 200
+    heard("officer", "reset-password", " ada ")  # the name as the sign-in form normalises it
+    assert c.get("/queue").status_code == 303
+    missing = heard("officer", "reset-password", "nobody")
+    assert missing.exit_code == 1 and "there is no officer called 'nobody'" in missing.output
+
+
+def test_disable_signs_an_officer_out_at_once_and_enable_lets_them_back(heard) -> None:  # type: ignore[no-untyped-def]
+    from models import AuditEvent
+    from tests.web_helpers import PASSWORD, client, csrf_token, make_app
+
+    heard("officer", "add", "olu", input=f"{PASSWORD}\n{PASSWORD}\n")
+    engine = make_engine(heard.url)
+    app = make_app(engine)
+    c = client(app)
+    c.post("/signin", data={"name": "olu", "password": PASSWORD, "csrf_token": csrf_token(c)})
+    assert c.get("/queue").status_code == 200
+    assert "olu is disabled and signed out everywhere" in heard("officer", "disable", "olu").output
+    assert c.get("/queue").status_code == 303
+    assert heard("officer", "list").output.split() == ["olu", "officer", "inactive"]
+    refused = c.post("/signin", data={"name": "olu", "password": PASSWORD, "csrf_token": csrf_token(c)})
+    assert refused.status_code == 401
+    assert "olu can sign in again" in heard("officer", "enable", "olu").output
+    assert c.post("/signin", data={"name": "olu", "password": PASSWORD, "csrf_token": csrf_token(c)}).status_code == 303
+    with Session(engine) as session:
+        actions = session.exec(select(AuditEvent.action).where(AuditEvent.actor == "heard (command line)")).all()
+    assert actions == ["officer_disable", "officer_enable"]
+
+
+def test_names_with_hidden_characters_are_refused_for_officers_and_teams(heard) -> None:  # type: ignore[no-untyped-def]
+    bidi = heard("officer", "add", "adm\u202enim", "--generate-password")
+    assert bidi.exit_code == 1 and "invisible or control characters (U+202E)" in bidi.output
+    team = heard("officer", "add", "sam", "--team", "x" * 81, "--generate-password")
+    assert team.exit_code == 1 and "at most 80 characters" in team.output

@@ -43,6 +43,7 @@ class Now:
 
 
 def make_app(engine: Engine, now: Now | None = None, **options):  # type: ignore[no-untyped-def]
+    options.setdefault("public_url", "https://heard.test")
     return create_app(engine, load_policy(None), secret_key=SECRET, zone=LONDON, now=now or Now(), **options)
 
 
@@ -56,16 +57,41 @@ def csrf_token(c: TestClient, path: str = "/signin") -> str:
     return match.group(1)
 
 
-def add(engine: Engine, name: str, role: OfficerRole = OfficerRole.officer, password: str = PASSWORD) -> int:
+def add(engine: Engine, name: str, role: OfficerRole = OfficerRole.officer, password: str = PASSWORD,
+        *, second_factor: bool | None = None) -> int:
+    """An officer; managers and admins (who must use one) come enrolled in two-factor sign-in
+    with the secret `totp_secret(name)`."""
     with session_scope(engine) as session:
-        return add_officer(session, name, role, password).id  # type: ignore[return-value]
+        officer = add_officer(session, name, role, password)
+        if second_factor if second_factor is not None else role is not OfficerRole.officer:
+            officer.totp_secret, officer.totp_confirmed_at = totp_secret(name), datetime(2026, 1, 1, tzinfo=UTC)
+        return officer.id  # type: ignore[return-value]
+
+
+def totp_secret(name: str) -> str:
+    """A fixed base32 secret per test officer, so a test can compute their codes."""
+    import base64
+
+    return base64.b32encode(f"heard-test-{name}".encode().ljust(20, b"-")[:20]).decode()
+
+
+def code_for(name: str, at: datetime) -> str:
+    import pyotp
+
+    return pyotp.TOTP(totp_secret(name)).at(at)
 
 
 def sign_in(app, engine: Engine, name: str = "olu", role: OfficerRole = OfficerRole.officer) -> TestClient:  # type: ignore[no-untyped-def]
+    """A client signed in through the real forms: password, then (managers and admins) the code."""
     add(engine, name, role)
     c = client(app)
     response = c.post("/signin", data={"name": name, "password": PASSWORD, "csrf_token": csrf_token(c), "next": "/"})
     assert response.status_code == 303, response.text
+    if response.headers["location"].startswith("/signin/code"):
+        now = app.state.web.now()
+        response = c.post("/signin/code", data={"code": code_for(name, now), "next": "/",
+                                                "csrf_token": csrf_token(c, response.headers["location"])})
+        assert response.status_code == 303 and response.headers["location"] == "/", response.text
     return c
 
 

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from models import Case, Deadline, OutboxItem, StageRecord, TrainingLabel
 from models.enums import DeadlineKind, Kind, OfficerRole, Outcome, Reason, Role, TriageState
 from tests.browser.conftest import Live, sign_in
-from tests.web_helpers import open_case
+from tests.web_helpers import PASSWORD, add, open_case
 from triage.intake import Suggestion
 
 pytestmark = pytest.mark.browser
@@ -107,3 +107,27 @@ def test_a_manager_extends_and_records_the_outcome(page, live: Live) -> None:  #
         stage_1 = session.exec(select(Deadline).where(Deadline.kind == DeadlineKind.stage_1)).one()
     assert record.outcome is Outcome.partially_upheld
     assert (stage_1.original_due_on, stage_1.due_on, stage_1.met_on) == (date(2026, 11, 30), date(2026, 12, 14), date(2026, 11, 20))
+
+
+def test_a_new_admin_scans_the_qr_code_heard_draws_and_turns_on_two_factor(page, live) -> None:  # type: ignore[no-untyped-def]
+    import pyotp
+
+    add(live.engine, "ada", OfficerRole.admin, second_factor=False)
+    page.goto(f"{live.url}/signin")
+    page.get_by_label("Name").fill("ada")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live.url}/account/two-factor**")
+    qr = page.get_by_alt_text("QR code for your authenticator app")
+    assert qr.evaluate("img => img.complete && img.naturalWidth > 0")  # the page's content policy lets it draw
+    secret = page.locator("#totp-secret").inner_text()
+    page.get_by_label("Code from the app").fill(pyotp.TOTP(secret).at(live.now()))
+    page.get_by_role("button", name="Turn on").click()
+    assert page.locator("#recovery-codes li").count() == 10
+    page.get_by_role("link", name="Continue").click()
+    page.wait_for_url(f"{live.url}/")
+    assert page.get_by_role("link", name="Officers").is_visible()
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{live.url}/signin")
+    page.goto(f"{live.url}/admin/officers")
+    assert "/signin" in page.url  # signed out means signed out

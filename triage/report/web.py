@@ -72,16 +72,13 @@ def report_router(
             known = set(queries.years_with_data(conn, zone))
         known |= {current.start, current.start - 1, chosen}
         report = build(chosen)
-        links = {
-            "html": request.url_for("report_html", year=str(chosen)),
-            "csv": request.url_for("report_csv", year=str(chosen)),
-            "json": request.url_for("report_json", year=str(chosen)),
-        }
+        # Paths, never URLs built on the request's Host header (which a client chooses).
+        links = {kind: request.app.url_path_for(f"report_{kind}", year=str(chosen)) for kind in ("html", "csv", "json")}
         html = ENV.get_template("page").render(
             report=report,
             years=[FinancialYear(y) for y in sorted(known, reverse=True)],
             links=links,
-            page_url=request.url_for("report_page"),
+            page_url=request.app.url_path_for("report_page"),
             style=Markup(STYLE),
             body=render_body(report),
         )

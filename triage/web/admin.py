@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from models import AuditEvent, Case, Officer, Team
 from models.enums import OfficerRole
-from triage.web import deps
+from triage.web import deps, second_factor
 from triage.web.auth import add_officer, hash_password, new_password
 from triage.web.casework import Actor, audit
 
@@ -31,11 +31,13 @@ def audit_page(request: Request, who: Officer = Depends(deps.manager), session: 
     return deps.render(request, "audit.html", rows=rows, officer=officer, action=action)
 
 
-def _officers_page(request: Request, session: Session, *, error: str = "", shown_password: str = "", shown_for: str = "", status: int = 200) -> Response:
+def _officers_page(request: Request, session: Session, *, error: str = "", notice: str = "", shown_password: str = "",
+                   shown_for: str = "", status: int = 200) -> Response:
     officers = list(session.exec(select(Officer).order_by(Officer.name)))
     teams = list(session.exec(select(Team).order_by(Team.name)))
     return deps.render(request, "officers.html", status=status, officers=officers, teams=teams, roles=list(OfficerRole),
-                       error=error, shown_password=shown_password, shown_for=shown_for)
+                       error=error, notice=notice, shown_password=shown_password, shown_for=shown_for,
+                       enrolled={o.id for o in officers if second_factor.enrolled(o)})
 
 
 @router.get("/admin/officers", include_in_schema=False)
@@ -77,11 +79,40 @@ def officer_change(request: Request, officer_id: int, role: str = Form(""), acti
     if reset == "1":
         password = new_password()
         target.password_hash = hash_password(password)
+    ended = w.sessions.end_all(session, target.id, "disabled by an admin") if not target.active else 0  # type: ignore[arg-type]
     audit(session, Actor(who, w.now(), w.zone), None, "officer_changed", name=target.name, role=target.role.value,
-          active=target.active, password_reset=bool(password))
+          active=target.active, password_reset=bool(password), sessions_ended=ended)
     if password:
         return _officers_page(request, session, shown_password=password, shown_for=target.name)
     return RedirectResponse("/admin/officers", status_code=303)
+
+
+@router.post("/admin/officers/{officer_id}/end-sessions", include_in_schema=False)
+def officer_end_sessions(request: Request, officer_id: int, who: Officer = Depends(deps.admin),
+                         session: Session = deps.DB) -> Response:
+    """Sign an officer out everywhere (a lost laptop, a shared screen)."""
+    w = deps.web(request)
+    target = session.get(Officer, officer_id)
+    if target is None:
+        return _officers_page(request, session, error="no such officer", status=404)
+    ended = w.sessions.end_all(session, officer_id, "ended by an admin")
+    audit(session, Actor(who, w.now(), w.zone), None, "officer_sessions_ended", name=target.name, sessions=ended)
+    return _officers_page(request, session, notice=f"Ended {ended} session{'s' if ended != 1 else ''} of {target.name}.")
+
+
+@router.post("/admin/officers/{officer_id}/reset-second-factor", include_in_schema=False)
+def officer_reset_second_factor(request: Request, officer_id: int, who: Officer = Depends(deps.admin),
+                                session: Session = deps.DB) -> Response:
+    """For an officer who lost their phone and their recovery codes: they enrol again at their next
+    sign-in. Their sessions end, so nobody keeps a session the second factor no longer backs."""
+    w = deps.web(request)
+    target = session.get(Officer, officer_id)
+    if target is None:
+        return _officers_page(request, session, error="no such officer", status=404)
+    second_factor.reset(target)
+    ended = w.sessions.end_all(session, officer_id, "second factor reset")
+    audit(session, Actor(who, w.now(), w.zone), None, "second_factor_reset", name=target.name, sessions_ended=ended)
+    return _officers_page(request, session, notice=f"{target.name} will set up two-factor sign-in again when they next sign in.")
 
 
 @router.get("/admin/policy", include_in_schema=False)

@@ -14,18 +14,18 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from models import AuditEvent, Officer
 from scheduler.clock import Clock
 from scheduler.policy import Policy
 from triage.report.web import report_router
 from triage.web import deps
-from triage.web.auth import SESSION_COOKIE, Forbidden, NotSignedIn, Sessions, SignInLimiter, check_password
+from triage.web.account import quote as _quote
+from triage.web.auth import Forbidden, NotSignedIn, SecondFactorOwed, Sessions, SignInLimiter
 from triage.web.csrf import CSRFMiddleware
 
 STATIC = Path(__file__).parent / "static"
@@ -42,7 +42,10 @@ def create_app(
     secret_key: str = "",
     zone: ZoneInfo = ZoneInfo("Europe/London"),
     idle_minutes: int = 30,
+    lifetime_hours: float = 12,
     secure_cookies: bool = True,
+    public_url: str = "",
+    allowed_hosts: Sequence[str] = (),
     now: Callable[[], datetime] = _utcnow,
     officer_routers: Sequence[tuple[APIRouter, str]] = (),
     public_routers: Sequence[APIRouter] = (),
@@ -50,7 +53,10 @@ def create_app(
 ) -> FastAPI:
     """Build the app. `officer_routers` are mounted behind sign-in with a minimum role
     ("officer", "manager" or "admin"); `public_routers` (the web chat) are not. Without a
-    policy the built-in one is used; without a key, the one kept in var/secret_key."""
+    policy the built-in one is used; without a key, the one kept in var/secret_key.
+
+    Requests are answered only for the host of `public_url`, loopback names and `allowed_hosts`
+    (others get 400); links are paths, never built on a Host header a client chooses."""
     from scheduler.policy import load_policy
     from triage.web.auth import load_or_create_secret
 
@@ -58,35 +64,38 @@ def create_app(
     secret_key = secret_key or load_or_create_secret(Path("var") / "secret_key")
     if len(secret_key) < 16:
         raise ValueError("the web app's secret key must be at least 16 characters")
-    from triage.web import admin, api, case, dashboard, queue_page
+    from triage.web import account, admin, api, case, dashboard, queue_page
 
     app = FastAPI(title="Heard", description="Officers' API: the triage queue and cases.",
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.web = deps.Web(
         engine=engine, policy=policy, clock=Clock(policy), zone=zone,
-        sessions=Sessions(secret_key, idle_minutes * 60, now), limiter=SignInLimiter(),
+        sessions=Sessions(idle_minutes * 60, int(lifetime_hours * 3600), now), limiter=SignInLimiter(),
         secure_cookies=secure_cookies, now=now, env=deps.make_env(),
     )
-    app.add_middleware(CSRFMiddleware, secret=secret_key, secure=secure_cookies, exempt=csrf_exempt)
 
     @app.middleware("http")
-    async def refresh_session(request: Request, call_next):  # type: ignore[no-untyped-def]
+    async def no_store(request: Request, call_next):  # type: ignore[no-untyped-def]
         response = await call_next(request)
-        cookie = getattr(request.state, "session_cookie", None)
-        if cookie is not None and not getattr(request.state, "signed_out", False):
-            w = app.state.web
-            response.set_cookie(SESSION_COOKIE, cookie, max_age=w.sessions.idle_seconds, path="/",
-                                secure=w.secure_cookies, httponly=True, samesite="strict")
         response.headers.setdefault("cache-control", "no-store")
         return response
+
+    public = urlsplit(public_url)
+    app.add_middleware(CSRFMiddleware, secret=secret_key, secure=secure_cookies, exempt=csrf_exempt,
+                       public_origin=f"{public.scheme}://{public.netloc}" if public.netloc else "")
+    hosts = {"localhost", "127.0.0.1", *allowed_hosts} | ({public.hostname} if public.hostname else set())
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=sorted(h for h in hosts if h))
 
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": "sign in first"}, status_code=401)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if isinstance(exc, SecondFactorOwed):
+            return RedirectResponse(f"/signin/code?next={_quote(target)}", status_code=303)
         response = RedirectResponse(f"/signin?next={_quote(target)}", status_code=303)
-        response.delete_cookie(SESSION_COOKIE, path="/")
+        w = deps.web(request)
+        response.delete_cookie(w.cookies.session, path="/", secure=w.secure_cookies, httponly=True, samesite="strict")
         return response
 
     @app.exception_handler(Forbidden)
@@ -105,7 +114,7 @@ def create_app(
         return deps.render(request, "message.html", status=exc.status_code, title=title, text=text)
 
     app.include_router(_public_router())
-    for router in (dashboard.router, queue_page.router, case.router, admin.router, api.router):
+    for router in (account.router, dashboard.router, queue_page.router, case.router, admin.router, api.router):
         app.include_router(router)
     # The annual report (triage/report), for managers and admins.
     reports = report_router(engine, policy, tz=zone, today=lambda: now().astimezone(zone).date())
@@ -115,25 +124,6 @@ def create_app(
     for router in public_routers:
         app.include_router(router)
     return app
-
-
-def _quote(path: str) -> str:
-    from urllib.parse import quote
-
-    return quote(path, safe="")
-
-
-def _safe_next(target: str) -> str:
-    """Only a path on this site (never `//evil.example` or a full URL)."""
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
-
-
-def _set_session(response: Response, w: deps.Web, who: Officer) -> None:
-    response.set_cookie(SESSION_COOKIE, w.sessions.issue(who), max_age=w.sessions.idle_seconds, path="/",
-                        secure=w.secure_cookies, httponly=True, samesite="strict")
 
 
 def _public_router() -> APIRouter:
@@ -156,38 +146,5 @@ def _public_router() -> APIRouter:
     @router.get("/static/heard.js", include_in_schema=False)
     def script() -> FileResponse:
         return FileResponse(STATIC / "heard.js", media_type="text/javascript")
-
-    @router.get("/signin", include_in_schema=False)
-    def signin_page(request: Request, next: str = "/") -> Response:
-        return deps.render(request, "signin.html", next=_safe_next(next), error="", name="")
-
-    @router.post("/signin", include_in_schema=False)
-    def signin(request: Request, name: str = Form(""), password: str = Form(""), next: str = Form("/"),
-               session: Session = deps.DB) -> Response:
-        w = deps.web(request)
-        address = request.client.host if request.client else "?"
-        wait = w.limiter.retry_after(name, address)
-        if wait:
-            minutes = -(-wait // 60)
-            return deps.render(request, "signin.html", status=429, next=_safe_next(next), name=name,
-                               error=f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes > 1 else ''}.")
-        who = session.exec(select(Officer).where(Officer.name == name.strip())).first()
-        if not check_password(who, password):
-            w.limiter.failed(name, address)
-            return deps.render(request, "signin.html", status=401, next=_safe_next(next), name=name,
-                               error="That name and password do not match an active officer.")
-        assert who is not None
-        w.limiter.succeeded(name)
-        session.add(AuditEvent(at=w.now(), actor=who.name, officer_id=who.id, action="signed_in", detail={"address": address}))
-        response = RedirectResponse(_safe_next(next), status_code=303)
-        _set_session(response, w, who)
-        return response
-
-    @router.post("/signout", include_in_schema=False)
-    def signout(request: Request) -> Response:
-        request.state.signed_out = True
-        response = RedirectResponse("/signin", status_code=303)
-        response.delete_cookie(SESSION_COOKIE, path="/")
-        return response
 
     return router

@@ -1,33 +1,31 @@
-"""Signing in: argon2 password hashes, signed session cookies with an idle timeout, roles,
-and a limit on failed sign-ins.
+"""Signing in: argon2 password hashes, sessions kept in the database, roles, and limits on
+failed sign-ins.
 
-Sessions are stateless (an HMAC-signed cookie re-issued on every request), so several web
-processes share nothing but the secret. A cookie names the officer and a fingerprint of
-their password hash: changing a password or deactivating an officer ends their sessions.
+A session is a random token in an HTTP-only cookie; the database keeps only its hash, when
+it was last used and when it must end. So signing out ends it everywhere at once, an admin
+can end an officer's sessions, and every web process sees the same thing. The sign-in
+limits are kept in the database for the same reason.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
 import secrets
-import time
-from collections import defaultdict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
 
-from models import Officer
+from models import Officer, OfficerSession, SignInAttempt
 from models.enums import OfficerRole
+from triage.web.names import checked, normalise
 
-SESSION_COOKIE = "heard_session"
 _hasher = PasswordHasher()
 # Verifying against this when the name is unknown keeps the time the same either way.
 _DUMMY_HASH = _hasher.hash("not a real password")
@@ -38,6 +36,10 @@ MIN_PASSWORD_LENGTH = 10
 
 class NotSignedIn(Exception):
     """The request has no valid session (none, tampered, idle too long, or officer gone)."""
+
+
+class SecondFactorOwed(NotSignedIn):
+    """The password was right; the session waits for the code (or for enrolment)."""
 
 
 class Forbidden(Exception):
@@ -70,9 +72,7 @@ def new_password() -> str:
 
 
 def add_officer(session: Session, name: str, role: OfficerRole, password: str, *, email: str = "", team_id: int | None = None) -> Officer:
-    name = name.strip()
-    if not name:
-        raise ValueError("an officer needs a name")
+    name = checked(name)
     if session.exec(select(Officer).where(Officer.name == name)).first():
         raise ValueError(f"there is already an officer called {name!r}")
     officer = Officer(name=name, role=role, password_hash=hash_password(password), email=email, team_id=team_id)
@@ -119,76 +119,141 @@ def load_or_create_secret(path: Path) -> str:
     return key
 
 
-def _fingerprint(officer: Officer) -> str:
-    return hashlib.sha256(f"{officer.password_hash}|{officer.role}|{officer.active}".encode()).hexdigest()[:16]
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _password_mark(officer: Officer) -> str:
+    """A short digest of the password hash: a new password, however set, ends older sessions."""
+    return hashlib.sha256(officer.password_hash.encode()).hexdigest()[:16]
 
 
 @dataclass
 class Sessions:
-    """Signs and reads the session cookie; `idle_seconds` without a request ends a session."""
+    """Starts, reads and ends officers' sessions. A session ends after `idle_seconds` without a
+    request, and `lifetime_seconds` after it began however busy it is."""
 
-    secret: str
     idle_seconds: int
+    lifetime_seconds: int
     now: Callable[[], datetime]
+    touch_every: timedelta = timedelta(seconds=60)  # how stale `last_seen_at` may be: fewer writes
 
-    def _sign(self, payload: bytes) -> str:
-        return hmac.new(self.secret.encode(), b"session|" + payload, hashlib.sha256).hexdigest()
+    def start(self, db: Session, officer: Officer, *, second_factor_done: bool, address: str = "",
+              user_agent: str = "") -> str:
+        """A new session for an officer whose password was right; returns the cookie's token."""
+        token = secrets.token_urlsafe(32)
+        now = self.now()
+        db.add(OfficerSession(token_hash=token_hash(token), officer_id=officer.id, created_at=now, last_seen_at=now,
+                              expires_at=now + timedelta(seconds=self.lifetime_seconds),
+                              second_factor_done=second_factor_done, password_mark=_password_mark(officer), address=address[:64], user_agent=user_agent[:200]))
+        db.flush()
+        return token
 
-    def issue(self, officer: Officer) -> str:
-        body = json.dumps({"o": officer.id, "f": _fingerprint(officer), "t": int(self.now().timestamp())}).encode()
-        payload = base64.urlsafe_b64encode(body)
-        return f"{payload.decode()}.{self._sign(payload)}"
-
-    def read(self, cookie: str | None, session: Session) -> Officer:
-        if not cookie or "." not in cookie:
+    def find(self, token: str | None, db: Session) -> tuple[Officer, OfficerSession]:
+        """The officer and session a cookie names, if it is live (the second factor may still be owed)."""
+        if not token or len(token) > 200:
             raise NotSignedIn("no session")
-        payload, signature = cookie.rsplit(".", 1)
-        if not hmac.compare_digest(signature, self._sign(payload.encode())):
-            raise NotSignedIn("bad signature")
-        try:
-            data = json.loads(base64.urlsafe_b64decode(payload.encode()))
-            officer_id, fingerprint, last_seen = int(data["o"]), str(data["f"]), int(data["t"])
-        except (ValueError, KeyError, TypeError):
-            raise NotSignedIn("unreadable session") from None
-        if self.now().timestamp() - last_seen > self.idle_seconds:
-            raise NotSignedIn("idle too long")
-        officer = session.get(Officer, officer_id)
-        if officer is None or not officer.active or not hmac.compare_digest(fingerprint, _fingerprint(officer)):
-            raise NotSignedIn("officer changed")
+        row = db.exec(select(OfficerSession).where(OfficerSession.token_hash == token_hash(token))).first()
+        if row is None or row.ended_at is not None:
+            raise NotSignedIn("signed out")
+        now = self.now()
+        if now >= row.expires_at or (now - row.last_seen_at).total_seconds() > self.idle_seconds:
+            row.ended_at, row.ended_why = now, "timed out"
+            db.flush()
+            raise NotSignedIn("timed out")
+        officer = db.get(Officer, row.officer_id)
+        if officer is None or not officer.active or not hmac.compare_digest(row.password_mark, _password_mark(officer)):
+            raise NotSignedIn("officer disabled or password changed")
+        if now - row.last_seen_at >= self.touch_every:
+            row.last_seen_at = now
+            db.flush()
+        return officer, row
+
+    def read(self, token: str | None, db: Session) -> Officer:
+        """The officer of a fully signed-in session (password and, where owed, the second factor)."""
+        officer, row = self.find(token, db)
+        if not row.second_factor_done:
+            raise SecondFactorOwed(officer.id)  # type: ignore[arg-type]
         return officer
+
+    def end(self, db: Session, token: str | None, why: str) -> None:
+        if token and len(token) <= 200:
+            db.execute(sa.update(OfficerSession).where(OfficerSession.token_hash == token_hash(token),
+                                                       OfficerSession.ended_at.is_(None))  # type: ignore[union-attr]
+                       .values(ended_at=self.now(), ended_why=why))
+
+    def end_all(self, db: Session, officer_id: int, why: str, *, keep: int | None = None) -> int:
+        """End every live session of an officer (but `keep`); returns how many ended."""
+        query = sa.update(OfficerSession).where(OfficerSession.officer_id == officer_id,
+                                                OfficerSession.ended_at.is_(None))  # type: ignore[union-attr]
+        if keep is not None:
+            query = query.where(OfficerSession.id != keep)
+        return db.execute(query.values(ended_at=self.now(), ended_why=why)).rowcount or 0  # type: ignore[attr-defined]
+
+    def live(self, db: Session, officer_id: int) -> list[OfficerSession]:
+        now = self.now()
+        rows = db.exec(select(OfficerSession).where(OfficerSession.officer_id == officer_id,
+                                                    OfficerSession.ended_at.is_(None))  # type: ignore[union-attr]
+                       .order_by(OfficerSession.last_seen_at.desc())).all()  # type: ignore[attr-defined]
+        return [r for r in rows if now < r.expires_at and (now - r.last_seen_at).total_seconds() <= self.idle_seconds]
 
 
 @dataclass
 class SignInLimiter:
-    """At most `per_name` failed sign-ins per name and `per_address` per client in `window` seconds."""
+    """Limits on failed sign-ins, keyed on the name as the lookup normalises it:
 
-    per_name: int = 5
+    - `per_pair` failures for one name from one address in `window`, then that pair waits;
+    - `per_address` failures from one address (any names) in `window`;
+    - past `name_slowdown_after` failures on a name from anywhere in an hour, addresses that have
+      not signed in as that officer before wait a little (doubling, at most `name_slowdown_max`)
+      between tries. A stranger can slow guessing down for other strangers, but cannot lock the
+      officer out: their own usual addresses are not slowed, and nobody waits more than a minute.
+    """
+
+    per_pair: int = 5
     per_address: int = 20
-    window: float = 15 * 60
-    clock: Callable[[], float] = time.monotonic
-    _failures: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+    window: timedelta = timedelta(minutes=15)
+    name_slowdown_after: int = 10
+    name_slowdown_max: int = 60
+    known_for: timedelta = timedelta(days=30)
 
-    def _recent(self, key: str) -> deque[float]:
-        times = self._failures[key]
-        while times and self.clock() - times[0] > self.window:
-            times.popleft()
-        return times
+    @staticmethod
+    def key(name: str) -> str:
+        return normalise(name).casefold()[:120]
 
-    def retry_after(self, name: str, address: str) -> int:
-        """Seconds to wait before trying again, 0 when a try is allowed."""
-        waits = []
-        for key, limit in ((f"name:{name.lower()}", self.per_name), (f"addr:{address}", self.per_address)):
-            times = self._recent(key)
-            if len(times) >= limit:
-                waits.append(int(self.window - (self.clock() - times[0])) + 1)
-        return max(waits, default=0)
+    def retry_after(self, db: Session, name: str, address: str, now: datetime) -> int:
+        """Seconds to wait before trying again; 0 when a try is allowed."""
+        key, waits = self.key(name), [0.0]
+        failed = sa.select(SignInAttempt.at).where(SignInAttempt.succeeded.is_(False))  # type: ignore[attr-defined]
+        since = now - self.window
+        pair = db.execute(failed.where(SignInAttempt.name_key == key, SignInAttempt.address == address,
+                                       SignInAttempt.at > since).order_by(SignInAttempt.at)).scalars().all()
+        if len(pair) >= self.per_pair:
+            waits.append((pair[-self.per_pair] + self.window - now).total_seconds())
+        from_address = db.execute(failed.where(SignInAttempt.address == address, SignInAttempt.at > since)
+                                  .order_by(SignInAttempt.at)).scalars().all()
+        if len(from_address) >= self.per_address:
+            waits.append((from_address[-self.per_address] + self.window - now).total_seconds())
+        on_name = db.execute(failed.where(SignInAttempt.name_key == key, SignInAttempt.at > now - timedelta(hours=1))
+                             .order_by(SignInAttempt.at)).scalars().all()
+        if len(on_name) >= self.name_slowdown_after and not self._known(db, key, address, now):
+            delay = min(2 ** (len(on_name) - self.name_slowdown_after), self.name_slowdown_max)
+            waits.append((on_name[-1] + timedelta(seconds=delay) - now).total_seconds())
+        return max(0, int(max(waits) + 0.999))
 
-    def failed(self, name: str, address: str) -> None:
-        self._recent(f"name:{name.lower()}").append(self.clock())
-        self._recent(f"addr:{address}").append(self.clock())
+    def _known(self, db: Session, key: str, address: str, now: datetime) -> bool:
+        return db.execute(sa.select(SignInAttempt.id).where(
+            SignInAttempt.name_key == key, SignInAttempt.address == address, SignInAttempt.succeeded.is_(True),  # type: ignore[attr-defined]
+            SignInAttempt.at > now - self.known_for).limit(1)).first() is not None
 
-    def succeeded(self, name: str) -> None:
-        self._failures.pop(f"name:{name.lower()}", None)
+    def record(self, db: Session, name: str, address: str, now: datetime, *, succeeded: bool) -> None:
+        key = self.key(name)
+        if succeeded:  # this pair starts afresh; older records than anyone asks about are dropped
+            db.execute(sa.delete(SignInAttempt).where(SignInAttempt.name_key == key, SignInAttempt.address == address,
+                                                      SignInAttempt.succeeded.is_(False)))  # type: ignore[attr-defined]
+            db.execute(sa.delete(SignInAttempt).where(SignInAttempt.at < now - self.known_for))
+        db.add(SignInAttempt(name_key=key, address=address[:64], at=now, succeeded=succeeded))
+        db.flush()
 
 
 def at_least(officer: Officer | object, role: OfficerRole) -> bool:

@@ -1,9 +1,13 @@
-"""CSRF protection for every form and every API change, and the security headers of every page.
+"""Cross-site request forgery: refused for every form and every API change, before any route
+runs (so a new form cannot forget it); and the security headers of every page.
 
-A random HTTP-only cookie (`heard_csrf`) is set on first visit; each form carries
-HMAC(secret, cookie) in a hidden `csrf_token` field (API calls send it as `X-CSRF-Token`).
-The check runs here, before any route, for every POST/PUT/PATCH/DELETE, so a new form
-cannot forget it. Paths in `exempt` (the public web chat) are left to their own rules.
+Two checks on every POST/PUT/PATCH/DELETE:
+- the browser's own word on where the request came from (`Sec-Fetch-Site`, `Origin`): another
+  site, a sibling subdomain or another port is refused;
+- a token in the form (`csrf_token`) or header (`X-CSRF-Token`): HMAC(secret, the session's
+  token). Bound to the server-side session, it cannot be minted by anyone who does not hold
+  the officer's session cookie. Before sign-in it is bound to a random pre-session cookie.
+Paths in `exempt` (the public web chat, which has no sign-in) skip the token, not the origin check.
 """
 
 from __future__ import annotations
@@ -11,14 +15,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from http.cookies import SimpleCookie
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CSRF_COOKIE = "heard_csrf"
+from triage.web.cookies import CookieNames, header, read
+
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 MAX_FORM_BYTES = 1024 * 1024
@@ -35,62 +39,68 @@ SECURITY_HEADERS = {
 }
 
 
-def token_for(secret: str, cookie_value: str) -> str:
-    return hmac.new(secret.encode(), b"csrf|" + cookie_value.encode(), hashlib.sha256).hexdigest()
+def token_for(secret: str, bound_to: str) -> str:
+    return hmac.new(secret.encode(), b"csrf|" + bound_to.encode(), hashlib.sha256).hexdigest()
 
 
-def _cookie(scope: Scope) -> str | None:
-    for name, value in scope.get("headers", []):
-        if name == b"cookie":
-            jar = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:  # a malformed Cookie header is treated as no cookie
-                continue
-            if CSRF_COOKIE in jar:
-                return jar[CSRF_COOKIE].value
-    return None
-
-
-def _header(scope: Scope, wanted: bytes) -> str | None:
-    for name, value in scope.get("headers", []):
-        if name == wanted:
-            return value.decode("latin-1")
-    return None
+EXPIRED = "This form has expired or did not come from Heard. Go back, reload the page and try again."
+NO_COOKIE = ("Heard did not get its cookie back with this form, so it cannot tell the form came from you. "
+             "Check that your browser accepts cookies from this site.")
+NO_SECURE_COOKIE = (" Heard's cookies are marked Secure, so browsers only send them over https:// (or to localhost): "
+                    "open Heard at its https:// address, or for a trial over plain http set HEARD_WEB_SECURE_COOKIES=false.")
 
 
 class CSRFMiddleware:
-    def __init__(self, app: ASGIApp, secret: str, *, secure: bool = True, exempt: tuple[str, ...] = ()) -> None:
+    def __init__(self, app: ASGIApp, secret: str, *, secure: bool = True, exempt: tuple[str, ...] = (),
+                 public_origin: str = "") -> None:
         self.app, self.secret, self.secure, self.exempt = app, secret, secure, exempt
+        self.names = CookieNames.for_(secure)
+        self.public_origin = public_origin.rstrip("/").lower()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cookie = _cookie(scope)
+        session_token = read(scope, self.names.session)
+        cookie = read(scope, self.names.csrf)
         fresh = cookie is None or len(cookie) < 32
         if fresh:
             cookie = secrets.token_hex(32)
         assert cookie is not None
-        scope.setdefault("state", {})["csrf_token"] = token_for(self.secret, cookie)
-        path: str = scope["path"]
-        if scope["method"] in UNSAFE and not path.startswith(self.exempt or ("\0",)):
-            body = await _read_body(receive)
-            if body is None:
-                await PlainTextResponse("That form is too large.", status_code=413)(scope, receive, send)
+        expected = token_for(self.secret, f"session|{session_token}" if session_token else f"pre|{cookie}")
+        scope.setdefault("state", {})["csrf_token"] = expected
+        if scope["method"] in UNSAFE:
+            refusal = self._cross_site(scope)
+            if refusal is None and not scope["path"].startswith(self.exempt or ("\0",)):
+                body = await _read_body(receive)
+                if body is None:
+                    await PlainTextResponse("That form is too large.", status_code=413)(scope, receive, send)
+                    return
+                sent = header(scope, CSRF_HEADER.encode())
+                if sent is None and (header(scope, b"content-type") or "").startswith("application/x-www-form-urlencoded"):
+                    sent = (parse_qs(body.decode("utf-8", "replace")).get(CSRF_FIELD) or [None])[0]
+                if not sent or not hmac.compare_digest(sent, expected):
+                    cookieless = fresh and session_token is None and bool(sent)
+                    refusal = (NO_COOKIE + (NO_SECURE_COOKIE if self.secure else "")) if cookieless else EXPIRED
+                receive = _replay(body, receive)
+            if refusal is not None:
+                await PlainTextResponse(refusal, status_code=403)(scope, receive, self._wrap(send, cookie, fresh))
                 return
-            sent = _header(scope, CSRF_HEADER.encode())
-            if sent is None and (_header(scope, b"content-type") or "").startswith("application/x-www-form-urlencoded"):
-                sent = (parse_qs(body.decode("utf-8", "replace")).get(CSRF_FIELD) or [None])[0]
-            if fresh or not sent or not hmac.compare_digest(sent, token_for(self.secret, cookie)):
-                response = PlainTextResponse(
-                    "This form has expired or did not come from Heard. Go back, reload the page and try again.",
-                    status_code=403,
-                )
-                await response(scope, receive, self._wrap(send, cookie, fresh))
-                return
-            receive = _replay(body, receive)
         await self.app(scope, receive, self._wrap(send, cookie, fresh))
+
+    def _cross_site(self, scope: Scope) -> str | None:
+        """A refusal when the browser says the request came from somewhere else; None when it did not.
+        Clients that send neither header (scripts, the API's own users) are left to the token."""
+        site = header(scope, b"sec-fetch-site")
+        if site is not None and site not in ("same-origin", "none"):
+            return f"Heard refused this request because it came from another site ({site})."
+        origin = header(scope, b"origin")
+        if origin is None:
+            return None
+        host = (header(scope, b"host") or "").lower()
+        if origin.lower() == self.public_origin or (origin != "null" and urlsplit(origin).netloc.lower() == host):
+            return None
+        return f"Heard refused this request because it came from another site ({origin[:100]})."
 
     def _wrap(self, send: Send, cookie: str, fresh: bool) -> Send:
         async def wrapped(message: Message) -> None:
@@ -100,7 +110,7 @@ class CSRFMiddleware:
                     headers.setdefault(name, value)
                 if fresh:
                     flags = "; Secure" if self.secure else ""
-                    headers.append("set-cookie", f"{CSRF_COOKIE}={cookie}; Path=/; HttpOnly; SameSite=Strict{flags}")
+                    headers.append("set-cookie", f"{self.names.csrf}={cookie}; Path=/; HttpOnly; SameSite=Strict{flags}")
             await send(message)
 
         return wrapped

@@ -22,8 +22,9 @@ from models.enums import OfficerRole
 from scheduler.clock import Clock, day_label
 from scheduler.policy import Policy
 from triage.language import language_name
-from triage.web.auth import SESSION_COOKIE, Forbidden, NotSignedIn, Sessions, SignInLimiter, at_least
+from triage.web.auth import Forbidden, NotSignedIn, Sessions, SignInLimiter, at_least
 from triage.web.casework import Actor
+from triage.web.cookies import CookieNames
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -41,6 +42,10 @@ class Web:
     secure_cookies: bool
     now: Callable[[], datetime]
     env: jinja2.Environment
+
+    @property
+    def cookies(self) -> CookieNames:
+        return CookieNames.for_(self.secure_cookies)
 
     @property
     def today(self) -> date:
@@ -87,13 +92,15 @@ def _before_the_response(dependency):  # type: ignore[no-untyped-def]
 DB = _before_the_response(db)
 
 
+def session_token(request: Request) -> str | None:
+    return request.cookies.get(web(request).cookies.session)
+
+
 def officer(request: Request, session: Session = DB) -> Officer:
-    """The signed-in officer; anything else is sent to sign in. Re-issues the cookie (sliding idle timeout)."""
-    w = web(request)
-    found = w.sessions.read(request.cookies.get(SESSION_COOKIE), session)
+    """The signed-in officer (password and, where owed, second factor); anyone else is sent to sign in."""
+    found = web(request).sessions.read(session_token(request), session)
     # Kept apart from the ORM object, which a rollback would expire before the page renders.
     request.state.officer = SignedIn(found.id, found.name, found.role)  # type: ignore[arg-type]
-    request.state.session_cookie = w.sessions.issue(found)
     return found
 
 
