@@ -75,6 +75,9 @@ class Case(SQLModel, table=True):
     learning: str = Field(default="", sa_type=sa.Text)
     child_ethnicity: str = Field(default="", max_length=80)
     merged_into_id: int | None = Field(default=None, foreign_key="case.id")
+    # Opened from a message naming this other case, whose sender was not a contact on it:
+    # officers judge whether it belongs there (and merge it) or not.
+    names_case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
     received_at: datetime = utc_field(default_factory=utcnow, nullable=False, index=True)
     closed_at: datetime | None = utc_field()
     created_at: datetime = utc_field(default_factory=utcnow, nullable=False)

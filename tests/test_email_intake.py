@@ -115,6 +115,34 @@ def test_a_reply_with_the_reference_threads_onto_its_case(mail: MailServer, engi
         assert len(session.exec(select(Case)).all()) == 1
 
 
+def test_a_stranger_naming_a_reference_gets_a_case_of_their_own_and_hears_nothing_of_the_other(mail: MailServer, engine: Engine) -> None:
+    mail.send(email())
+    mail.settle()
+    reference = only_case(engine).reference
+    mail.send(email(f"I know about {reference}. What is happening with it?", sender="Stranger <someone@example.net>",
+                    subject=f"Re: We have your message [{reference}]"))
+    mail.settle()
+    first, second = messages(engine)
+    assert second.case_id != first.case_id  # the named case gained nothing
+    with Session(engine) as session:
+        named = session.exec(select(Case).where(Case.reference == reference)).one()
+        theirs = session.get_one(Case, second.case_id)
+        ack = session.exec(select(OutboxItem).where(OutboxItem.case_id == theirs.id)).one()
+        assert session.exec(select(OutboxItem).where(OutboxItem.case_id == named.id)).one().recipient == "parent@example.org"
+    assert theirs.names_case_id == named.id and theirs.triage_state is TriageState.needs_review
+    assert ack.recipient == "someone@example.net" and theirs.reference in ack.subject
+    assert reference not in ack.subject and reference not in ack.body
+
+
+def test_automatic_mail_from_a_stranger_naming_a_reference_is_not_put_on_that_case(mail: MailServer, engine: Engine) -> None:
+    mail.send(email())
+    mail.settle()
+    reference = only_case(engine).reference
+    mail.send(email("I am out of the office.", sender="someone@example.net", subject=f"Auto: {reference}", Auto_Submitted="auto-replied"))
+    mail.settle()
+    assert messages(engine)[-1].case_id is None
+
+
 def test_a_reply_to_our_acknowledgement_threads_by_in_reply_to(mail: MailServer, engine: Engine) -> None:
     mail.send(email())
     mail.settle()

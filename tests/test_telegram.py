@@ -214,6 +214,27 @@ async def test_a_pause_closes_the_story_and_the_bot_says_so(engine, fake) -> Non
     assert any(case_of(engine).reference in t for t in fake.texts_to(CHAT))
 
 
+async def test_a_stranger_naming_someone_elses_reference_gets_their_own_case_and_learns_nothing_of_it(engine, fake, bot) -> None:  # type: ignore[no-untyped-def]
+    stranger = 5550002
+    fake.text(CHAT, "Nobody rang me back.")
+    fake.press(CHAT, "done")
+    await fake.wait_for(lambda: any("CSC-2026-" in t for t in fake.texts_to(CHAT)))
+    named = case_of(engine)
+    fake.text(stranger, f"Nobody rang me back about {named.reference} either.")
+    fake.text(stranger, "that's everything")
+    await fake.wait_for(lambda: any("CSC-2026-" in t for t in fake.texts_to(stranger)))
+    fake.text(stranger, f"And {named.reference} again.")  # mid-conversation: stays on their own case
+    fake.text(stranger, "/status")
+    await fake.wait_for(lambda: any(t.startswith(wording.status_reference("")[:-1]) for t in fake.texts_to(stranger)))
+    with Session(engine) as session:
+        mine = session.exec(select(Case).where(Case.id != named.id)).one()
+        on_named = session.exec(select(Message).where(Message.case_id == named.id, Message.direction == Direction.inbound)).all()
+        on_mine = session.exec(select(Message.text).where(Message.case_id == mine.id, Message.direction == Direction.inbound).order_by(Message.id)).all()
+    assert mine.names_case_id == named.id and len(on_named) == 1 and len(on_mine) == 2 and on_mine[-1].startswith("And CSC-")
+    said = "\n".join(fake.texts_to(stranger))
+    assert mine.reference in said and named.reference not in said
+
+
 def _processed(engine) -> int:  # type: ignore[no-untyped-def]
     with Session(engine) as session:
         return len(session.exec(select(Message).where(Message.state == MessageState.processed,

@@ -47,6 +47,14 @@ def test_a_case_as_json_is_audited_as_a_view(engine: Engine) -> None:
     assert c.get("/api/cases/CSC-2026-55555").status_code == 404
 
 
+def test_a_case_opened_by_a_stranger_naming_another_says_which_it_names(engine: Engine) -> None:
+    named = open_case(engine, "Where are my savings?", suggestion=COMPLAINT)
+    theirs = open_case(engine, f"What about {named}?", sender="someone@example.net", suggestion=COMPLAINT)
+    c = sign_in(make_app(engine), engine)
+    assert c.get(f"/api/cases/{theirs}").json()["names_reference"] == named
+    assert c.get(f"/api/cases/{named}").json()["names_reference"] is None
+
+
 def test_an_api_triage_that_breaks_a_rule_says_why(engine: Engine) -> None:
     reference = open_case(engine, "Thank you!", suggestion=COMPLAINT)
     c = sign_in(make_app(engine), engine)

@@ -177,6 +177,21 @@ def test_merging_brings_the_other_story_in_and_stops_its_clock(engine: Engine) -
     assert "into itself" in act(c, first, "merge", {"other": first}).text
 
 
+def test_a_case_opened_by_a_stranger_naming_another_links_to_it_and_can_be_merged_there(engine: Engine) -> None:
+    named = open_case(engine, "Nobody rang me back.", received=RECEIVED, suggestion=COMPLAINT)
+    theirs = open_case(engine, f"I am his dad. About {named}: nobody rang me either.", received=RECEIVED.replace(day=17),
+                       sender="dad@example.org", subject=f"Re: {named}", suggestion=COMPLAINT)
+    c = sign_in(make_app(engine), engine)
+    page = c.get(f"/cases/{theirs}").text
+    assert f'names <a href="/cases/{named}">{named}</a>, but the sender is not a contact on that case.' in page
+    assert "names another case" in page  # the audit event, in the story
+    page = c.get(f"/cases/{named}").text
+    assert "data-named-by" in page and f'<a href="/cases/{theirs}">{theirs}</a>' in page
+    assert act(c, named, "merge", {"other": theirs}).status_code == 303  # it belongs there: merged in
+    page = c.get(f"/cases/{named}").text
+    assert "I am his dad." in page and "data-named-by" not in page
+
+
 def test_a_reply_goes_to_the_outbox_on_the_case_channel_once(engine: Engine) -> None:
     reference = open_case(engine, "Nobody rang me back.", received=RECEIVED, sender="mum@example.org", subject="contact", suggestion=COMPLAINT)
     c = sign_in(make_app(engine), engine)

@@ -17,7 +17,7 @@ from bots.webchat import webchat_router
 from bots.webchat.router import COOKIE, address_of
 from bots.webchat.service import WebChatService
 from models import Advocacy, Case, ChannelIdentity, Message, OutboxItem
-from models.enums import AdvocacyAnswer, Channel, Direction, OutboxStatus
+from models.enums import AdvocacyAnswer, CaseStatus, Channel, Direction, OutboxStatus
 from scheduler.policy import load_policy
 from tests.chat_helpers import ZONE, rules
 
@@ -228,3 +228,41 @@ def test_a_message_too_long_is_refused_clearly_and_nothing_is_cut_short(engine, 
 def test_the_links_show_in_the_chat_as_the_words_on_them(client) -> None:  # type: ignore[no-untyped-def]
     shown = say(client, button="command:status")
     assert [m["text"] for m in shown if m["from"] == "you"] == ["Where are we?"]
+
+
+def heard(messages: list[dict]) -> str:
+    """What Heard said (not the person's own words echoed back)."""
+    return "\n".join(m["text"] for m in messages if m["from"] == "heard")
+
+
+def test_a_stranger_naming_someone_elses_reference_gets_their_own_case_and_learns_nothing_of_it(engine, client) -> None:  # type: ignore[no-untyped-def]
+    shown = say(client, "Nobody rang me back for three weeks.")
+    say(client, button="done", after=shown[-1]["id"])
+    with Session(engine, expire_on_commit=False) as session:
+        theirs = session.exec(select(Case)).one()
+        theirs.status = CaseStatus.responded  # a status a stranger must not see
+        session.commit()
+    stranger = TestClient(client.app)  # another browser: another chat session
+    shown = say(stranger, f"What is happening with {theirs.reference}? Nobody rang me back.")
+    shown = say(stranger, button="done", after=shown[-1]["id"])
+    with Session(engine) as session:
+        mine = session.exec(select(Case).where(Case.id != theirs.id)).one()
+        on_theirs = session.exec(select(Message).where(Message.case_id == theirs.id, Message.direction == Direction.inbound)).all()
+    assert mine.names_case_id == theirs.id and len(on_theirs) == 1
+    assert mine.reference in heard(shown) and theirs.reference not in heard(shown)
+    status = heard(say(stranger, button="command:status"))
+    assert mine.reference in status and theirs.reference not in status and wording.RESPONDED_WORDS not in status
+
+
+def test_the_same_chat_naming_its_own_reference_adds_to_its_case(engine, client) -> None:  # type: ignore[no-untyped-def]
+    shown = say(client, "Nobody rang me back for three weeks.")
+    say(client, button="done", after=shown[-1]["id"])
+    say(client, button="advocate:no")
+    with Session(engine) as session:
+        reference = session.exec(select(Case)).one().reference
+    say(client, button="new")
+    say(client, f"About {reference}: still nobody has rung.")
+    shown = say(client, button="done")
+    assert wording.added(reference) in heard(shown)
+    with Session(engine) as session:
+        assert len(session.exec(select(Case)).all()) == 1

@@ -1,6 +1,10 @@
 """Intake: a stored message becomes part of a case — threaded onto one it belongs to, or a new
 case with a reference number, its classification, its deadlines, an advocate offer for a
 young person, and an acknowledgement in the outbox. Channel-agnostic; adapters call it.
+
+References are sequential, so anyone can guess one: naming a reference joins that case only
+when the sender is already a contact on it. A stranger naming it gets a case of their own,
+linked for officers (`Case.names_case_id`), and is told nothing about the other case.
 """
 
 from __future__ import annotations
@@ -67,11 +71,24 @@ class Outcome:
     possible_escalation: bool = False
 
 
-def find_reference(texts: Iterable[str]) -> str | None:
+@dataclass(frozen=True)
+class Threading:
+    """Where a message belongs (`case`, or None for a new case), and a case it names whose
+    contacts do not include the sender (`names`), for officers to judge."""
+
+    case: Case | None = None
+    names: Case | None = None
+
+
+def find_references(texts: Iterable[str]) -> list[str]:
+    """Every reference named, in order, once each (subject first, as adapters pass it)."""
+    found: list[str] = []
     for text in texts:
-        if match := REFERENCE.search(text or ""):
-            return f"CSC-{match.group(1)}-{match.group(2)}"
-    return None
+        for match in REFERENCE.finditer(text or ""):
+            reference = f"CSC-{match.group(1)}-{match.group(2)}"
+            if reference not in found:
+                found.append(reference)
+    return found
 
 
 def next_reference(session: Session, year: int) -> str:
@@ -102,13 +119,49 @@ def contact_for(session: Session, channel: Channel, address: str, name: str = ""
     return contact
 
 
-def thread(session: Session, message: Message, message_ids: list[str]) -> Case | None:
-    """The case this message belongs to: by reference number, then by the messages it replies to."""
-    reference = find_reference([message.subject, message.clean_text])
-    if reference:
-        case = session.exec(select(Case).where(Case.reference == reference)).first()
-        if case:
-            return _live(session, case)
+def sender_contact_id(session: Session, channel: Channel, address: str) -> int | None:
+    """The contact behind a channel address, as `contact_for` resolves it, without making one."""
+    return session.exec(
+        select(ChannelIdentity.contact_id).where(ChannelIdentity.channel == channel, ChannelIdentity.address == address)
+    ).first()
+
+
+def is_contact_on(session: Session, case: Case, contact_id: int | None) -> bool:
+    """The person is the case's contact, or sent or was sent a message on it (a parent and the
+    young person both writing; a sender whose case an officer merged into this one)."""
+    if contact_id is None:
+        return False
+    if case.contact_id == contact_id:
+        return True
+    return session.exec(
+        select(Message.id).where(Message.case_id == case.id, Message.contact_id == contact_id).limit(1)
+    ).first() is not None
+
+
+def thread(session: Session, message: Message, message_ids: list[str]) -> Threading:
+    """The case this message belongs to.
+
+    1. A reference it names, when the sender is a contact on that case. References are
+       sequential, so naming one proves nothing about who is writing.
+    2. Otherwise a message it replies to (In-Reply-To/References): those ids are not guessable,
+       so having one means a message on the case reached the sender (a partner copied in, a
+       second address), and it joins the case whoever sends it.
+    A named case the sender is not a contact on comes back as `names`.
+    """
+    contact_id = sender_contact_id(session, message.channel, message.sender)
+    names: Case | None = None
+    for reference in find_references([message.subject, message.clean_text]):
+        named = _live(session, session.exec(select(Case).where(Case.reference == reference)).first())
+        if named is None:
+            continue
+        if is_contact_on(session, named, contact_id):
+            return Threading(named)
+        names = names or named
+    case = _by_message_ids(session, message_ids)
+    return Threading(case, names if names is not None and names is not case else None)
+
+
+def _by_message_ids(session: Session, message_ids: list[str]) -> Case | None:
     ids = [i for i in message_ids if i]
     if not ids:
         return None
@@ -145,12 +198,13 @@ def take_in(
     Every read and the classification come before the first write, so the write
     transaction (SQLite's single writer) is as short as it can be.
     """
-    existing = thread(session, message, message_ids or [])
+    threading = thread(session, message, message_ids or [])
+    existing, names = threading.case, threading.names
     suggestion = classify(message.clean_text) if classify and existing is None else Suggestion()
     contact = contact_for(session, message.channel, message.sender)
     message.contact_id = contact.id
     if existing is not None:
-        return _attach(session, message, existing, now)
+        return _attach(session, message, existing, now, names=names)
 
     received_on = message.received_at.astimezone(zone).date()
     case = Case(
@@ -171,10 +225,13 @@ def take_in(
         safeguarding_signals=list(suggestion.signals),
         eligibility_flags=list(suggestion.flags),
         received_at=message.received_at,
+        names_case_id=names.id if names else None,
     )
     session.add(case)
     session.flush()
     message.case_id = case.id
+    if names is not None:
+        _names_another(session, message, case, names, now)
     due = clock.deadlines(CaseEvents(received_on=received_on, kind=suggestion.kind))
     before = clock.policy.reminders.before_due
     for d in due:
@@ -214,8 +271,17 @@ def _advocate_answer(session: Session, message: Message, case: Case, now: dateti
                            detail={"answer": offer.answer.value, "message_id": message.id}))
 
 
-def _attach(session: Session, message: Message, case: Case, now: datetime) -> Outcome:
+def _names_another(session: Session, message: Message, case: Case, names: Case, now: datetime) -> None:
+    """Officers only: the message names a case its sender is not a contact on."""
+    session.add(AuditEvent(at=now, actor=f"intake:{message.channel.value}", case_id=case.id, action="names_another_case",
+                           detail={"message_id": message.id, "reference": names.reference,
+                                   "why": "the sender is not a contact on that case"}))
+
+
+def _attach(session: Session, message: Message, case: Case, now: datetime, *, names: Case | None = None) -> Outcome:
     message.case_id = case.id
+    if names is not None:  # it replies on its own case and names another: joins its own, officers told
+        _names_another(session, message, case, names, now)
     _advocate_answer(session, message, case, now)
     escalation = case.status is CaseStatus.responded and bool(UNHAPPY.search(message.clean_text))
     if escalation:

@@ -29,7 +29,8 @@ ASK_AGAIN_KINDS = (DeadlineKind.stage_2_request, DeadlineKind.stage_3_request)
 
 def open_case(session: Session, messages: Sequence[Message], story: str, suggestion: Suggestion, *,
               clock: Clock, zone: ZoneInfo, now: datetime) -> Outcome:
-    """The told story becomes a case (or joins the one whose reference it names).
+    """The told story becomes a case (or joins the one whose reference it names, if this chat's
+    person is a contact on it; a stranger naming one gets a case of their own, and its reference).
 
     The story may be several messages: the first goes through intake with the whole story's
     classification; the rest are attached to the same case.

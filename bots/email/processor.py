@@ -145,8 +145,9 @@ class EmailProcessor:
         elif self._copy_of_earlier(session, message):
             pass
         elif parsed.automatic:
-            # Machine mail is kept, and shown on its case if it threads; it never opens one.
-            case = thread(session, message, [parsed.in_reply_to, *parsed.references])
+            # Machine mail is kept, and shown on its case if it threads (by the same rule as any
+            # mail: a named reference counts only from a contact on that case); it never opens one.
+            case = thread(session, message, [parsed.in_reply_to, *parsed.references]).case
             message.case_id = case.id if case else None
             message.state, message.error = MessageState.ignored, f"automatic: {parsed.automatic}"
         else:

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from models import Deadline, Officer
 from models.enums import Kind, Reason, Role, SafeguardingLevel
 from triage.web import casework, deps
-from triage.web.case import find_case
+from triage.web.case import find_case, names_reference
 from triage.web.casework import Actor, Refused
 from triage.web.dashboard import build
 from triage.web.queue import QueueRow, days_left, fetch_queue, parse_filters
@@ -82,6 +82,7 @@ class CaseOut(BaseModel):
     safeguarding_referral_at: datetime | None
     received_at: datetime
     summary: str
+    names_reference: str | None  # opened from a message naming that case, whose sender is not a contact on it
     deadlines: list[DeadlineOut]
 
 
@@ -141,6 +142,7 @@ def case(request: Request, reference: str, actor: Actor = Depends(deps.actor), s
         triage_state=c.triage_state, triage_confidence=c.triage_confidence, safeguarding=c.safeguarding,
         safeguarding_level=c.safeguarding_level, safeguarding_signals=list(c.safeguarding_signals),
         safeguarding_referral_at=c.safeguarding_referral_at, received_at=c.received_at, summary=c.summary,
+        names_reference=names_reference(session, c),
         deadlines=[DeadlineOut(kind=d.kind, due_on=d.due_on, status=d.status, explanation=d.explanation,
                                working_days_left=days_left(w.clock.calendar, w.today, d.due_on) if d.status in casework.LIVE else None,
                                original_due_on=d.original_due_on, extension_reason=d.extension_reason) for d in deadlines],

@@ -52,6 +52,12 @@ def find_case(session: Session, reference: str) -> Case:
     return case
 
 
+def names_reference(session: Session, case: Case) -> str | None:
+    """The case this one was opened from a message naming, by a sender not a contact on it."""
+    named = session.get(Case, case.names_case_id) if case.names_case_id else None
+    return named.reference if named else None
+
+
 @dataclass
 class StoryItem:
     at: Any
@@ -86,6 +92,8 @@ def case_context(session: Session, case: Case, w: deps.Web, who: Officer) -> dic
     names = {o.id: o.name for o in session.exec(select(Officer))}
     audit_rows = list(session.exec(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(500)))
     merged_from = list(session.exec(select(Case.reference).where(Case.merged_into_id == case.id)))
+    named_by = list(session.exec(select(Case.reference).where(Case.names_case_id == case.id, Case.merged_into_id.is_(None))
+                                 .order_by(Case.id)))
     return {
         "case": case, "story": story(session, case), "deadlines": deadlines,
         "days_left": {d.id: days_left(w.clock.calendar, w.today, d.due_on) for d in deadlines},
@@ -99,6 +107,7 @@ def case_context(session: Session, case: Case, w: deps.Web, who: Officer) -> dic
         "team_name": next((t.name for t in teams if t.id == case.team_id), ""),
         "outcomes": list(Outcome), "once": secrets.token_hex(12),
         "merged_into": session.get(Case, case.merged_into_id).reference if case.merged_into_id else "",
+        "names_reference": names_reference(session, case), "named_by": named_by,
         **triage_options(),
     }
 
