@@ -1,16 +1,16 @@
 """a case opened from a message that names another case whose sender is not a contact on it
 links to that case, for officers to judge (references are guessable; naming one joins nothing)
 
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-11-28
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-27
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
