@@ -79,7 +79,8 @@ def _print_errors(errors: list[tuple[int, str]], count: int) -> None:
 @click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="html", show_default=True, help="html: one self-contained page with charts; csv: a zip of one CSV per table; json: one document.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), help="Where to write it ('-' for standard output). Default: complaints-annual-report-YYYY-YY.<format> here.")
 @click.option("--suppress-below", type=click.IntRange(1, 100), default=5, show_default=True, help="In tables about people, counts from 1 to this minus one are shown as '<N'.")
-def report(year: int | None, fmt: str, output: str | None, suppress_below: int) -> None:
+@click.option("--years", type=click.IntRange(2, 10), default=2, show_default=True, help="Years side by side: more than 2 adds a trend table and chart (councils publish 3 to 5).")
+def report(year: int | None, fmt: str, output: str | None, suppress_below: int, years: int) -> None:
     """Produce the statutory annual report (regulation 13) for a financial year, beside the year before."""
     from triage.report.compute import build_report
     from triage.report.exports import to_csv_zip, to_json
@@ -91,7 +92,7 @@ def report(year: int | None, fmt: str, output: str | None, suppress_below: int) 
     today = datetime.now(ctx.settings.zone).date()
     year = year if year is not None else _last_complete_year(today)
     try:
-        built = build_report(engine, ctx.policy, year, today=today, tz=ctx.settings.zone, suppress_below=suppress_below)
+        built = build_report(engine, ctx.policy, year, today=today, tz=ctx.settings.zone, suppress_below=suppress_below, years=years)
     finally:
         engine.dispose()
     content: bytes = (

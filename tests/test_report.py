@@ -44,21 +44,24 @@ def north_east_lincolnshire_2021() -> list[dict[str, str]]:
 
 
 def test_it_reproduces_the_stage_1_figures_north_east_lincolnshire_published_for_2021_22(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The published counts, except that the 2 withdrawals NEL counted among its 105 "responses"
+    stand on their own line: a withdrawal is not a response, so percentages are of 103."""
     run_import(engine, write_csv(tmp_path / "nel.csv", north_east_lincolnshire_2021()))
     report = build_report(engine, POLICY, 2021, today=date(2022, 6, 1))
     outcomes = figures(report, "outcomes_stage_1")
     assert {label: cells[0][0] for label, cells in outcomes.items()} == {
-        "Upheld": 22, "Partially upheld": 45, "Not upheld": 32, "Withdrawn": 2, "No finding": 4, "Outside jurisdiction": 0, "Responded": 105,
+        "Upheld": 22, "Partially upheld": 45, "Not upheld": 32, "No finding": 4, "Outside jurisdiction": 0, "Responded": 103,
+        "Withdrawn (not a response; not counted above)": 2,
     }
-    assert [cells[1][0] for cells in outcomes.values()][:5] == [21.0, 42.9, 30.5, 1.9, 3.8]
+    assert [cells[1][0] for cells in outcomes.values()][:4] == [21.4, 43.7, 31.1, 3.9]
     timeliness = figures(report, "timeliness_stage_1")
-    assert [(cells[0][0], cells[1][0]) for cells in timeliness.values()] == [(53, 50.5), (38, 36.2), (14, 13.3), (105, 100.0)]
-    assert list(timeliness) == ["Within 10 working days", "11–20 working days", "Over 20 working days", "Responded"]
+    assert [(cells[0][0], cells[1][0]) for cells in timeliness.values()] == [(53, 51.5), (38, 36.9), (12, 11.7), (103, 100.0), (2, None)]
+    assert list(timeliness)[:4] == ["Within 10 working days", "11–20 working days", "Over 20 working days", "Responded"]
     page = render_document(report)
-    for shown in ("21.0%", "42.9%", "30.5%", "1.9%", "3.8%", "50.5%", "36.2%", "13.3%"):
+    for shown in ("21.4%", "43.7%", "31.1%", "3.9%", "51.5%", "36.9%", "11.7%"):
         assert shown in page
     data = to_dict(report)["tables"]["outcomes_stage_1"]["rows"]
-    assert data[0]["values"]["% of responses"]["current"] == 21.0
+    assert data[0]["values"]["% of responses"]["current"] == 21.4
 
 
 def test_each_figure_stands_beside_the_year_before_with_the_difference(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -10,7 +10,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from triage.report.model import AnnualReport, Table  # noqa: E402
 
@@ -38,8 +40,23 @@ def _svg(fig: Figure, key: str, label: str) -> str:
     return text.replace("<svg ", f'<svg role="img" aria-label="{label}" class="chart" ', 1)
 
 
+def _charted(table: Table) -> list:  # type: ignore[type-arg]
+    """The rows a chart draws: not totals, nor figures counted beside the table (withdrawals)."""
+    return [row for row in table.rows if not row.total and not row.aside]
+
+
 def _values(table: Table, side: str) -> list[float]:
-    return [getattr(row.cells[0], side) or 0 for row in table.rows if not row.total]
+    return [getattr(row.cells[0], side) or 0 for row in _charted(table)]
+
+
+def _whole_numbers(axis) -> None:  # type: ignore[no-untyped-def]
+    """Count axes tick at whole numbers only: there is no half a complaint."""
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _legend_outside(ax: Axes, **options: object) -> None:
+    """The legend beside the plot, never over a bar or a line."""
+    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, **options)
 
 
 def chart(table: Table, report: AnnualReport) -> str | None:
@@ -57,7 +74,7 @@ def chart(table: Table, report: AnnualReport) -> str | None:
 
 
 def _bars(table: Table, report: AnnualReport, *, horizontal: bool) -> Figure:
-    labels = [row.label for row in table.rows if not row.total]
+    labels = [row.label for row in _charted(table)]
     current, previous = _values(table, "current"), _values(table, "previous")
     positions = list(range(len(labels)))
     width = 0.38
@@ -71,6 +88,7 @@ def _bars(table: Table, report: AnnualReport, *, horizontal: bool) -> Figure:
         for p, value in zip(positions, current, strict=True):
             ax.annotate(f"{value:,.0f}", (value, p - width / 2), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
         ax.set_xlabel(table.measures[0].name)
+        _whole_numbers(ax.xaxis)
     else:
         fig = Figure(figsize=(7.2, 3.2))
         ax = fig.add_subplot()
@@ -80,12 +98,13 @@ def _bars(table: Table, report: AnnualReport, *, horizontal: bool) -> Figure:
         for p, value in zip(positions, current, strict=True):
             ax.annotate(f"{value:,.0f}", (p - width / 2, value), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=8)
         ax.set_ylabel(table.measures[0].name)
-    ax.legend(frameon=False, loc="lower right" if horizontal else "upper right")
+        _whole_numbers(ax.yaxis)
+    _legend_outside(ax)
     return fig
 
 
 def _lines(table: Table, report: AnnualReport) -> Figure:
-    rows = [row for row in table.rows if not row.total]
+    rows = _charted(table)
     months = [row.label[:3] for row in rows]
     fig = Figure(figsize=(7.2, 3.2))
     ax = fig.add_subplot()
@@ -95,5 +114,29 @@ def _lines(table: Table, report: AnnualReport) -> Figure:
     ax.plot(months, [row.cells[0].previous or 0 for row in rows], "--", color=PREVIOUS, label=f"received {report.year.previous.label}")
     ax.set_ylim(bottom=0)
     ax.set_ylabel("complaints")
-    ax.legend(frameon=False, ncols=2, fontsize=8)
+    _whole_numbers(ax.yaxis)
+    _legend_outside(ax, fontsize=8)
     return fig
+
+
+def trend_chart(trend) -> str:  # type: ignore[no-untyped-def]
+    """The trend as two small charts side by side: volumes (whole numbers) and percentages."""
+    years = [fy.label for fy in trend.years]
+    with matplotlib.rc_context(RC):
+        fig = Figure(figsize=(9.6, 3.2))
+        counts, shares = fig.subplots(1, 2)
+        palette = [CURRENT, THIRD, "#505a5f", "#00703c", "#f47738"]
+        for ax, unit, title in ((counts, "count", "Received"), (shares, "percent", "Stage 1 on time and upheld (%)")):
+            lines = [row for row in trend.rows if row.unit == unit and (unit == "percent" or row.label in _TREND_VOLUMES)]
+            for colour, row in zip(palette, lines, strict=False):
+                ax.plot(years, [v if v is not None else float("nan") for v in row.values], "-", color=colour, marker="o", markersize=3, label=row.label)
+            ax.set_title(title, loc="left")
+            ax.set_ylim(bottom=0, top=100 if unit == "percent" else None)
+            if unit == "count":
+                _whole_numbers(ax.yaxis)
+            ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2, fontsize=8)
+        fig.subplots_adjust(wspace=0.3)
+    return _svg(fig, "trend", f"Chart: trend over {len(years)} years, {years[0]} to {years[-1]}")
+
+
+_TREND_VOLUMES = {"Initial feedback (concerns)", "Complaints at stage 1", "Complaints at stage 2", "Complaints at stage 3", "Compliments"}

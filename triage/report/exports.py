@@ -62,6 +62,15 @@ def table_csv(table: Table, report: AnnualReport) -> str:
     return out.getvalue()
 
 
+def trend_csv(report: AnnualReport) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["", *(fy.label for fy in report.trend.years)])
+    for row in report.trend.rows:
+        writer.writerow([row.label, *("" if v is None else v for v in row.values)])
+    return out.getvalue()
+
+
 def to_csv_zip(report: AnnualReport) -> bytes:
     """A zip of `NN_key.csv` files, one per table, plus `learning.csv` and `README.txt`."""
     buffer = io.BytesIO()
@@ -69,6 +78,8 @@ def to_csv_zip(report: AnnualReport) -> bytes:
         def put(name: str, text: str) -> None:
             archive.writestr(zipfile.ZipInfo(name, ZIP_DATE), text.encode("utf-8"), zipfile.ZIP_DEFLATED)
 
+        if report.trend:
+            put("00_trend.csv", trend_csv(report))
         for number, table in enumerate(report.tables, start=1):
             put(f"{number:02d}_{table.key}.csv", table_csv(table, report))
         lessons = io.StringIO()
@@ -100,11 +111,13 @@ def to_dict(report: AnnualReport) -> dict[str, Any]:
                 "title": table.title,
                 "note": table.note,
                 "section": table.section,
+                "procedure": table.procedure,
                 "measures": [{"name": m.name, "unit": m.unit} for m in table.measures],
                 "rows": [
                     {
                         "label": row.label,
                         "total": row.total,
+                        "aside": row.aside,
                         "values": {
                             table.measures[i].name: {"unit": table.unit(row, i), **_cell(cell, table.unit(row, i), threshold)}
                             for i, cell in enumerate(row.cells)
@@ -114,6 +127,11 @@ def to_dict(report: AnnualReport) -> dict[str, Any]:
                 ],
             }
             for table in report.tables
+        },
+        "trend": None if report.trend is None else {
+            "years": [fy.label for fy in report.trend.years],
+            "rows": [{"label": row.label, "unit": row.unit, "values": dict(zip((fy.label for fy in report.trend.years), row.values, strict=True))}
+                     for row in report.trend.rows],
         },
         "learning": [{"text": text, "complaints": n} for text, n in report.lessons],
         "method": report.method,

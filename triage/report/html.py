@@ -6,7 +6,7 @@ from __future__ import annotations
 from jinja2 import DictLoader, Environment, select_autoescape
 from markupsafe import Markup
 
-from triage.report.charts import chart
+from triage.report.charts import chart, trend_chart
 from triage.report.model import AnnualReport, Cell, Table
 
 STYLE = """
@@ -35,8 +35,18 @@ BODY = """
 <section class="glance" aria-label="At a glance"><h2 style="border:0;margin-top:0;padding-top:0">At a glance</h2>
 {% for line in glance %}<p>{{ line }}</p>{% endfor %}</section>
 <nav class="contents" aria-label="Contents"><h2>Contents</h2><ol>
+{% if report.trend %}<li><a href="#trend">Over {{ report.trend.years | length }} years</a></li>{% endif %}
 {% for section, tables in sections %}<li><a href="#{{ section | slug }}">{{ section }}</a></li>{% endfor %}
 <li><a href="#how-counted">How these figures are counted</a></li></ol></nav>
+{% if report.trend %}
+<section id="trend"><h2>Over {{ report.trend.years | length }} years</h2>
+<p class="note">Statutory procedure, except initial feedback and compliments (both procedures). Each year's figures are that year's own report's; on time means {{ report.trend.on_time_label }}.</p>
+{{ trend_svg }}
+<table>
+<thead><tr><th scope="col"></th>{% for fy in report.trend.years %}<th scope="col">{{ fy.label }}</th>{% endfor %}</tr></thead>
+<tbody>{% for row in report.trend.rows %}<tr><th scope="row">{{ row.label }}</th>{% for v in row.values %}<td{% if loop.last %} class="current"{% endif %}>{{ fmt(v, row.unit, False) }}</td>{% endfor %}</tr>
+{% endfor %}</tbody></table></section>
+{% endif %}
 {% for section, tables in sections %}
 <section id="{{ section | slug }}"><h2>{{ section }}</h2>
 {% for table in tables %}
@@ -132,7 +142,9 @@ def render_body(report: AnnualReport, *, with_charts: bool = True) -> Markup:
     def fmt_cell(value: float | None, unit: str, hidden: bool) -> str:
         return fmt(value, unit, hidden, threshold)
 
-    return Markup(ENV.get_template("body").render(report=report, sections=sections(report), charts=charts, fmt=fmt_cell, diff=diff, glance=glance(report)))
+    trend_svg = Markup(trend_chart(report.trend)) if with_charts and report.trend else ""
+    return Markup(ENV.get_template("body").render(report=report, sections=sections(report), charts=charts, fmt=fmt_cell, diff=diff,
+                                                  glance=glance(report), trend_svg=trend_svg))
 
 
 def render_document(report: AnnualReport) -> str:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 @dataclass(frozen=True)
 class FinancialYear:
@@ -54,7 +56,9 @@ class Cell:
     def difference(self) -> float | None:
         if self.current is None or self.previous is None or self.current_hidden or self.previous_hidden:
             return None
-        return round(self.current - self.previous, 1) if isinstance(self.current, float) or isinstance(self.previous, float) else self.current - self.previous
+        if isinstance(self.current, float) or isinstance(self.previous, float):
+            return half_up(Decimal(str(self.current)) - Decimal(str(self.previous)))
+        return self.current - self.previous
 
 
 @dataclass
@@ -63,6 +67,7 @@ class Row:
     cells: list[Cell]
     unit: str | None = None  # overrides the measure's unit for this row
     total: bool = False  # a total line (drawn in bold, left out of charts)
+    aside: bool = False  # counted beside the table, not in it (withdrawals beside responses): no chart, no share
 
 
 @dataclass
@@ -81,6 +86,7 @@ class Table:
     about_people: bool = False  # the suppression rule applies
     chart: str | None = None  # "bars", "hbars" or "lines"
     section: str = ""
+    procedure: str = "statutory"  # which complaints it counts: "statutory", "corporate" or "both"
 
     def unit(self, row: Row, index: int) -> str:
         return row.unit or self.measures[index].unit
@@ -95,14 +101,22 @@ class AnnualReport:
     tables: list[Table]
     lessons: list[tuple[str, int]] = field(default_factory=list)
     method: list[str] = field(default_factory=list)
+    trend: Any = None  # a `trends.Trend` when several years were asked for
 
     def table(self, key: str) -> Table:
         return next(t for t in self.tables if t.key == key)
 
 
+def half_up(value: float | Decimal, places: int = 1) -> float:
+    """Rounded as spreadsheets and published reports round: halves go up (31.25 → 31.3), never
+    to the even neighbour, and without binary floating point's near-misses."""
+    exact = value if isinstance(value, Decimal) else Decimal(str(value))
+    return float(exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
 def pct(part: float, whole: float) -> float | None:
-    """A percentage to one decimal place; None when there is nothing to divide by."""
-    return round(100 * part / whole, 1) if whole else None
+    """A percentage to one decimal place, halves rounded up; None when there is nothing to divide by."""
+    return half_up(Decimal(100) * Decimal(str(part)) / Decimal(str(whole))) if whole else None
 
 
 def suppress(table: Table, threshold: int) -> None:

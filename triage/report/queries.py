@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from models import Advocacy, Case, Deadline, StageRecord, Team
-from models.enums import CaseStatus, DeadlineKind, DeadlineStatus, Kind, Outcome, Stage
+from models.enums import CaseStatus, DeadlineKind, DeadlineStatus, Kind, Outcome, Procedure, Stage
 
 CASE, STAGE, DEADLINE, ADVOCACY, TEAM = (t.__table__ for t in (Case, StageRecord, Deadline, Advocacy, Team))  # type: ignore[attr-defined]
 BEFORE, AFTER = 0, 25
@@ -80,29 +80,29 @@ def received(conn: Connection, span: Span) -> list[tuple]:
 
 
 def complaints_profile(conn: Connection, span: Span) -> tuple[list[tuple], list[tuple], list[tuple]]:
-    """Complaints received, one scan, as three lists of (year, value, count): by team name, by
-    reason code (a complaint counts under each of its reasons) and by the child's ethnicity."""
+    """Complaints received, one scan, as three lists of (year, procedure, value, count): by team
+    name, by reason code (a complaint counts under each of its reasons) and by the child's ethnicity."""
     edges = span.instants
     year = _year(CASE.c.received_at, edges).label("y")
     reasons = sa.cast(CASE.c.reasons, sa.Text).label("r")
     query = _live(
-        sa.select(year, CASE.c.team_id, reasons, CASE.c.child_ethnicity, sa.func.count())
+        sa.select(year, CASE.c.procedure, CASE.c.team_id, reasons, CASE.c.child_ethnicity, sa.func.count())
         .where(CASE.c.kind == Kind.complaint, CASE.c.received_at >= edges[0], CASE.c.received_at < edges[24])
-        .group_by(year, CASE.c.team_id, reasons, CASE.c.child_ethnicity)
+        .group_by(year, CASE.c.procedure, CASE.c.team_id, reasons, CASE.c.child_ethnicity)
     )
     names = dict(_rows(conn, sa.select(TEAM.c.id, TEAM.c.name)))
-    teams: Counter[tuple[int, str]] = Counter()
-    codes: Counter[tuple[int, str]] = Counter()
-    ethnicity: Counter[tuple[int, str]] = Counter()
+    teams: Counter[tuple[int, object, str]] = Counter()
+    codes: Counter[tuple[int, object, str]] = Counter()
+    ethnicity: Counter[tuple[int, object, str]] = Counter()
     parsed: dict[str, list[str]] = {}
-    for y, team_id, text, group, n in _rows(conn, query):
-        teams[(y, names.get(team_id, ""))] += n
-        ethnicity[(y, group or "")] += n
+    for y, procedure, team_id, text, group, n in _rows(conn, query):
+        teams[(y, procedure, names.get(team_id, ""))] += n
+        ethnicity[(y, procedure, group or "")] += n
         if text not in parsed:
             parsed[text] = json.loads(text or "[]") or ["not_recorded"]
         for code in parsed[text]:
-            codes[(y, code)] += n
-    return tuple([(y, v, n) for (y, v), n in counter.items()] for counter in (teams, codes, ethnicity))  # type: ignore[return-value]
+            codes[(y, procedure, code)] += n
+    return tuple([(y, p, v, n) for (y, p, v), n in counter.items()] for counter in (teams, codes, ethnicity))  # type: ignore[return-value]
 
 
 def stages(conn: Connection, span: Span) -> list[tuple]:
@@ -124,38 +124,42 @@ def stages(conn: Connection, span: Span) -> list[tuple]:
 
 
 def acknowledgements(conn: Connection, span: Span) -> list[tuple]:
-    """(year, status, count) of acknowledgement deadlines decided (met or missed), by due date."""
-    edges = span.month_starts
-    year = _year(DEADLINE.c.due_on, edges).label("y")
-    query = (
-        sa.select(year, DEADLINE.c.status, sa.func.count())
+    """(year, procedure, status, count) of acknowledgements decided (met or missed), by the day the
+    representation was received, as every other volume is counted."""
+    edges = span.instants
+    year = _year(CASE.c.received_at, edges).label("y")
+    query = _live(
+        sa.select(year, CASE.c.procedure, DEADLINE.c.status, sa.func.count())
+        .select_from(DEADLINE.join(CASE, CASE.c.id == DEADLINE.c.case_id))
         .where(
             DEADLINE.c.kind == DeadlineKind.acknowledgement,
             DEADLINE.c.status.in_([DeadlineStatus.met, DeadlineStatus.missed]),
-            DEADLINE.c.due_on >= edges[0],
-            DEADLINE.c.due_on < edges[24],
+            CASE.c.received_at >= edges[0],
+            CASE.c.received_at < edges[24],
         )
-        .group_by(year, DEADLINE.c.status)
+        .group_by(year, CASE.c.procedure, DEADLINE.c.status)
     )
     return _rows(conn, query)
 
 
 def advocacy(conn: Connection, span: Span) -> list[tuple]:
-    """(year, cases offered an advocate, cases that said yes), by when the case was received."""
+    """(year, cases offered an advocate, cases that said yes), by when the case was received
+    (the statutory procedure: the advocacy duty is the Children Act's)."""
     edges = span.instants
     year = _year(CASE.c.received_at, edges).label("y")
     yes = sa.case((ADVOCACY.c.answer == "yes", ADVOCACY.c.case_id))
     query = _live(
         sa.select(year, sa.func.count(sa.distinct(ADVOCACY.c.case_id)), sa.func.count(sa.distinct(yes)))
         .select_from(ADVOCACY.join(CASE, CASE.c.id == ADVOCACY.c.case_id))
-        .where(CASE.c.received_at >= edges[0], CASE.c.received_at < edges[24])
+        .where(CASE.c.received_at >= edges[0], CASE.c.received_at < edges[24], CASE.c.procedure == Procedure.statutory)
         .group_by(year)
     )
     return _rows(conn, query)
 
 
 def stage_1_flow(conn: Connection, span: Span) -> list[tuple]:
-    """(month received, month finished, withdrawn, count) for every complaint received before the end.
+    """(month received, month finished, withdrawn, count) for every statutory complaint received
+    before the end.
 
     Finished is the stage 1 response, or closure without one (counted as withdrawn).
     """
@@ -175,20 +179,22 @@ def stage_1_flow(conn: Connection, span: Span) -> list[tuple]:
     query = _live(
         sa.select(arrived, finished, withdrawn, sa.func.count())
         .select_from(CASE.outerjoin(s1, sa.and_(s1.c.case_id == CASE.c.id, s1.c.stage == Stage.stage_1)))
-        .where(CASE.c.kind == Kind.complaint, CASE.c.received_at < month_instants[24])
+        .where(CASE.c.kind == Kind.complaint, CASE.c.procedure == Procedure.statutory, CASE.c.received_at < month_instants[24])
         .group_by(arrived, finished, withdrawn)
     )
     return _rows(conn, query)
 
 
 def learning(conn: Connection, span: Span, limit: int = 25) -> tuple[list[tuple[int, int]], list[tuple[str, int]]]:
-    """How many upheld (or partly upheld) complaints recorded learning in each year, and the
-    year's most common lessons with how many complaints each came from."""
+    """How many upheld (or partly upheld) statutory complaints recorded learning in each year, and
+    the year's most common lessons with how many complaints each came from."""
     edges = span.month_starts
     upheld = [Outcome.upheld, Outcome.partially_upheld]
 
     def cases(first: date, end: date) -> sa.Select:  # type: ignore[type-arg]
-        return sa.select(STAGE.c.case_id).where(STAGE.c.outcome.in_(upheld), STAGE.c.responded_on >= first, STAGE.c.responded_on < end)
+        return (sa.select(STAGE.c.case_id).select_from(STAGE.join(CASE, CASE.c.id == STAGE.c.case_id))
+                .where(STAGE.c.outcome.in_(upheld), STAGE.c.responded_on >= first, STAGE.c.responded_on < end,
+                       CASE.c.procedure == Procedure.statutory))
 
     counts = []
     for y, (first, end) in enumerate(((edges[0], edges[12]), (edges[12], edges[24]))):
