@@ -198,6 +198,12 @@ def test_heard_report_writes_each_format(engine, tmp_path) -> None:  # type: ign
     assert (tmp_path / "r.html").read_text().startswith("<!doctype html>")
     stdout = _heard("report", "--year", "2025", "--format", "json", "-o", "-", database_url=url)
     assert json.loads(stdout.stdout)["period"] == {"from": "2025-04-01", "to": "2026-03-31"}
+    assert json.loads(stdout.stdout)["trend"] is None
+    five = _heard("report", "--year", "2025", "--years", "5", "--format", "csv", "-o", str(tmp_path / "t.zip"), database_url=url)
+    assert five.returncode == 0, five.stderr
+    with zipfile.ZipFile(tmp_path / "t.zip") as archive:
+        trend = archive.read("00_trend.csv").decode().splitlines()
+    assert trend[0] == ",2021/22,2022/23,2023/24,2024/25,2025/26"
 
 
 def test_heard_report_refuses_a_database_that_is_not_migrated(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -71,3 +71,15 @@ def test_the_download_links_give_the_same_report_as_html_csv_and_json(client) ->
 @pytest.mark.parametrize("path", ["/reports/twenty.json", "/reports/1066.html", "/reports?year=abc"])
 def test_a_year_that_is_not_one_is_refused(client, path: str) -> None:  # type: ignore[no-untyped-def]
     assert client.get(path).status_code == 422
+
+
+def test_in_the_officers_app_the_report_page_keeps_the_apps_navigation(sqlite_engine) -> None:  # type: ignore[no-untyped-def]
+    from models.enums import OfficerRole
+    from tests.web_helpers import make_app, sign_in
+
+    run_import(sqlite_engine, SAMPLE)
+    manager = sign_in(make_app(sqlite_engine), sqlite_engine, "meg", OfficerRole.manager)
+    page = manager.get("/reports?year=2025").text
+    assert '<nav aria-label="Main">' in page and '<a href="/queue">Queue</a>' in page and "Sign out" in page
+    assert '<div class="report-doc">' in page and "<h3 id=\"outcomes_stage_1\">" in page
+    assert ".report-doc{" in page  # the report's styles apply to the report alone

@@ -131,3 +131,15 @@ def test_a_new_admin_scans_the_qr_code_heard_draws_and_turns_on_two_factor(page,
     page.wait_for_url(f"{live.url}/signin")
     page.goto(f"{live.url}/admin/officers")
     assert "/signin" in page.url  # signed out means signed out
+
+
+def test_the_report_page_sits_in_the_app_with_its_navigation_and_styles(page, live) -> None:  # type: ignore[no-untyped-def]
+    sign_in(page, live, "meg", OfficerRole.manager)
+    page.get_by_role("link", name="Reports").click()
+    page.wait_for_url(f"{live.url}/reports")
+    assert page.get_by_role("navigation", name="Main").get_by_role("link", name="Queue").is_visible()
+    heading = page.locator(".report-doc h3").first
+    assert heading.evaluate("h => getComputedStyle(h).fontSize") == "18.4px"  # 1.15rem: the report's own style applies
+    assert page.locator("header.top").evaluate("h => getComputedStyle(h).borderBottomWidth") != "8px"  # and only to the report
+    page.get_by_role("link", name="Queue").click()
+    page.wait_for_url(f"{live.url}/queue")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Request
@@ -22,13 +23,10 @@ from triage.report.exports import to_csv_zip, to_json
 from triage.report.html import STYLE, render_body, render_document
 from triage.report.model import AnnualReport, FinancialYear
 
-PAGE = """<!doctype html>
-<html lang="en-GB"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Annual report {{ report.year.label }} – Heard</title><style>{{ style }}
-form.chooser{display:flex;gap:.6rem;align-items:end;flex-wrap:wrap;margin:0 0 1rem}
-.downloads{background:#f3f2f1;padding:.8rem 1rem;margin:0 0 1.5rem}.downloads a{margin-right:1.2rem}</style></head>
-<body><main>
-<form class="chooser" method="get" action="{{ page_url }}">
+CONTROLS_STYLE = """form.chooser{display:flex;gap:.6rem;align-items:end;flex-wrap:wrap;margin:0 0 1rem}
+.downloads{background:#f3f2f1;padding:.8rem 1rem;margin:0 0 1.5rem}.downloads a{margin-right:1.2rem}"""
+
+CONTROLS = """<form class="chooser" method="get" action="{{ page_url }}">
   <label for="year">Financial year</label>
   <select id="year" name="year">{% for y in years %}<option value="{{ y.start }}"{% if y.start == report.year.start %} selected{% endif %}>{{ y.label }}</option>{% endfor %}</select>
   <button type="submit">Show report</button>
@@ -36,11 +34,24 @@ form.chooser{display:flex;gap:.6rem;align-items:end;flex-wrap:wrap;margin:0 0 1r
 <p class="downloads">Download the {{ report.year.label }} report:
   <a href="{{ links.html }}" download>web page (HTML, ready to publish)</a>
   <a href="{{ links.csv }}" download>tables (CSV, zipped)</a>
-  <a href="{{ links.json }}" download>data (JSON)</a></p>
-{{ body }}
-</main></body></html>"""
+  <a href="{{ links.json }}" download>data (JSON)</a></p>"""
 
-ENV = Environment(loader=DictLoader({"page": PAGE}), autoescape=select_autoescape(default=True, default_for_string=True))
+PAGE = """<!doctype html>
+<html lang="en-GB"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Annual report {{ report.year.label }} – Heard</title><style>{{ style }}</style></head>
+<body><main>{{ controls }}{{ body }}</main></body></html>"""
+
+ENV = Environment(loader=DictLoader({"page": PAGE, "controls": CONTROLS}), autoescape=select_autoescape(default=True, default_for_string=True))
+
+# The page as a host app shows it in its own layout: (request, context) -> response. The context
+# has `report`, `controls` (year chooser and downloads), `body` and `style` (scoped to `.report-doc`).
+PageRenderer = Callable[[Request, dict[str, Any]], Response]
+
+
+def scoped(style: str) -> Markup:
+    """The report's stylesheet nested under `.report-doc`, so inside another app's layout it styles
+    the report and nothing else (CSS nesting; `body`/`main` rules then match nothing)."""
+    return Markup(f".report-doc{{{style}{CONTROLS_STYLE}}}")
 
 
 def report_router(
@@ -50,8 +61,11 @@ def report_router(
     tz: ZoneInfo | None = None,
     today: Callable[[], date] | None = None,
     suppress_below: int = 5,
+    page: PageRenderer | None = None,
 ) -> APIRouter:
-    """GET /reports?year=YYYY (the page) and /reports/{year}.html|.csv.zip|.json (downloads)."""
+    """GET /reports?year=YYYY (the page) and /reports/{year}.html|.csv.zip|.json (downloads).
+    With `page`, the host app draws the page in its own layout (keeping its navigation);
+    without it, the page stands alone."""
     zone = tz or ZoneInfo("Europe/London")
     clock_today = today or (lambda: datetime.now(UTC).astimezone(zone).date())
     router = APIRouter(tags=["reports"])
@@ -64,7 +78,7 @@ def report_router(
         return {"Content-Disposition": f'attachment; filename="{name}"'}
 
     @router.get("/reports", response_class=HTMLResponse, name="report_page")
-    def page(request: Request, year: int | None = Query(None, ge=2000, le=2200, description="Financial year by its first calendar year")) -> HTMLResponse:
+    def report_page(request: Request, year: int | None = Query(None, ge=2000, le=2200, description="Financial year by its first calendar year")) -> Response:
         now = clock_today()
         current = FinancialYear.containing(now)
         chosen = year if year is not None else current.start - 1
@@ -74,14 +88,14 @@ def report_router(
         report = build(chosen)
         # Paths, never URLs built on the request's Host header (which a client chooses).
         links = {kind: request.app.url_path_for(f"report_{kind}", year=str(chosen)) for kind in ("html", "csv", "json")}
-        html = ENV.get_template("page").render(
-            report=report,
-            years=[FinancialYear(y) for y in sorted(known, reverse=True)],
-            links=links,
+        controls = Markup(ENV.get_template("controls").render(
+            report=report, years=[FinancialYear(y) for y in sorted(known, reverse=True)], links=links,
             page_url=request.app.url_path_for("report_page"),
-            style=Markup(STYLE),
-            body=render_body(report),
-        )
+        ))
+        if page is not None:
+            return page(request, {"report": report, "controls": controls, "body": render_body(report), "style": scoped(STYLE)})
+        html = ENV.get_template("page").render(report=report, controls=controls, body=render_body(report),
+                                               style=Markup(STYLE + CONTROLS_STYLE))
         return HTMLResponse(html)
 
     @router.get("/reports/{year}.html", response_class=HTMLResponse, name="report_html")

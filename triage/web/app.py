@@ -117,7 +117,8 @@ def create_app(
     for router in (account.router, dashboard.router, queue_page.router, case.router, admin.router, api.router):
         app.include_router(router)
     # The annual report (triage/report), for managers and admins.
-    reports = report_router(engine, policy, tz=zone, today=lambda: now().astimezone(zone).date())
+    reports = report_router(engine, policy, tz=zone, today=lambda: now().astimezone(zone).date(),
+                            page=lambda request, context: deps.render(request, "report.html", **context))
     for router, role in [(reports, "manager"), *officer_routers]:
         needed = {"officer": deps.officer, "manager": deps.manager, "admin": deps.admin}[role]
         app.include_router(router, dependencies=[Depends(needed)])
