@@ -95,11 +95,12 @@ class Sink:
     """A relay on loopback that answers as told and keeps what it accepts."""
 
     def __init__(self, answer: str | None = None) -> None:
-        self.answer, self.received = answer, []
+        self.answer, self.received, self.envelopes = answer, [], []
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
         if self.answer:
             return self.answer
+        self.envelopes.append(envelope)
         self.received.append(BytesParser().parsebytes(envelope.original_content))
         return "250 OK"
 
@@ -172,3 +173,48 @@ def test_an_unreachable_relay_keeps_the_item_for_later(sqlite_engine: Engine) ->
     asyncio.run(sender.send_due())
     with Session(sqlite_engine) as session:
         assert session.get_one(OutboxItem, item_id).status is OutboxStatus.pending
+
+
+def utf8_item(engine: Engine, recipient: str) -> int:
+    with session_scope(engine) as session:
+        item = OutboxItem(idempotency_key=f"ack:{recipient}", purpose="acknowledgement", channel=Channel.email,
+                          recipient=recipient, subject="We have your message [CSC-2026-00001]", body="Thanks.")
+        session.add(item)
+        session.flush()
+        return item.id  # type: ignore[return-value]
+
+
+def test_an_international_address_is_sent_with_smtputf8_when_the_relay_offers_it(sqlite_engine: Engine) -> None:
+    item_id = utf8_item(sqlite_engine, "zoë@exämple.org")
+    sink, port = Sink(), free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port, enable_SMTPUTF8=True)
+    controller.start()
+    try:
+        sender = MailSender(sqlite_engine, Relay("127.0.0.1", port, starttls=False, mail_from="complaints@council.example"))
+        assert asyncio.run(sender.send_due()) == 1
+    finally:
+        controller.stop()
+    [envelope] = sink.envelopes
+    assert envelope.rcpt_tos == ["zoë@exämple.org"]
+    assert "To: zoë@exämple.org".encode() in envelope.original_content  # as it is (RFC 6532), not RFC 2047-encoded
+    with Session(sqlite_engine) as session:
+        assert session.get_one(OutboxItem, item_id).status is OutboxStatus.sent
+
+
+def test_without_smtputf8_at_the_relay_an_international_address_fails_with_a_clear_reason(sqlite_engine: Engine) -> None:
+    item_id = utf8_item(sqlite_engine, "zoë@exämple.org")
+    garbled = utf8_item(sqlite_engine, "zo\ufffd\ufffd@ex\ufffd\ufffdmple.org")
+    sink = Sink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port, enable_SMTPUTF8=False)  # a relay without SMTPUTF8
+    controller.start()
+    sender = MailSender(sqlite_engine, Relay("127.0.0.1", port, starttls=False, mail_from="complaints@council.example"))
+    try:
+        assert asyncio.run(sender.send_due()) == 0
+    finally:
+        controller.stop()
+    assert sink.received == []  # nothing sent to a mangled address, or mangled on the way
+    with Session(sqlite_engine) as session:
+        item, bad = session.get_one(OutboxItem, item_id), session.get_one(OutboxItem, garbled)
+    assert item.status is OutboxStatus.failed and "does not offer SMTPUTF8" in item.last_error
+    assert bad.status is OutboxStatus.failed and "could not be read correctly" in bad.last_error

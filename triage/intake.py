@@ -278,6 +278,14 @@ def _names_another(session: Session, message: Message, case: Case, names: Case, 
                                    "why": "the sender is not a contact on that case"}))
 
 
+def attach(session: Session, message: Message, case: Case, now: datetime) -> Outcome:
+    """Put a stored message on a known case, as a reply threaded onto it would be (an adapter
+    that already knows the case, e.g. a resend with a reused Message-ID)."""
+    contact = contact_for(session, message.channel, message.sender)
+    message.contact_id = contact.id
+    return _attach(session, message, _live(session, case) or case, now)
+
+
 def _attach(session: Session, message: Message, case: Case, now: datetime, *, names: Case | None = None) -> Outcome:
     message.case_id = case.id
     if names is not None:  # it replies on its own case and names another: joins its own, officers told

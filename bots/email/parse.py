@@ -60,15 +60,39 @@ class ParsedEmail:
     problems: list[str] = field(default_factory=list)
 
 
-def header_text(value: object) -> str:
-    """A header as readable text: RFC 2047 decoded, unknown charsets survived."""
+def header_text(value: object, legacy: str = "") -> str:
+    """A header as readable text: raw 8-bit bytes (RFC 6532, as SMTPUTF8 clients send) read as
+    UTF-8, or else in the message's own or a detected legacy charset; then RFC 2047 decoded;
+    unknown charsets survived. `legacy` is a charset hint (the message body's)."""
     if value is None:
         return ""
     raw = str(value)
+    if any("\udc80" <= c <= "\udcff" for c in raw):  # bytes the parser could not read as ASCII
+        raw = eight_bit(raw.encode("ascii", "surrogateescape"), legacy)
     try:
         return normalise(str(make_header(decode_header(raw))))
     except Exception:
         return normalise(raw)
+
+
+def eight_bit(data: bytes, legacy: str = "") -> str:
+    """Undeclared 8-bit text: UTF-8 when it is valid UTF-8 (nearly always, today); else the
+    charset the message declares for its body; else the likeliest by detection; else cp1252."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if legacy and legacy.lower() not in ("utf-8", "us-ascii", "ascii"):
+        try:
+            return data.decode(legacy)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is not None:
+        return str(best)
+    return data.decode("cp1252", "replace")
 
 
 def message_ids(value: str) -> list[str]:
@@ -112,15 +136,29 @@ def parse(raw: bytes, *, our_addresses: frozenset[str] = frozenset(), envelope_s
     return parsed
 
 
+def _raw_headers(message: EmailMessage) -> dict[str, str]:
+    """The first value of each header as it arrived (8-bit bytes kept as surrogates), before the
+    standard library's compat32 policy turns undeclared 8-bit text into replacement characters."""
+    found: dict[str, str] = {}
+    try:
+        for name, value in message.raw_items():
+            found.setdefault(str(name).lower(), str(value))
+    except Exception:
+        pass
+    return found
+
+
 def _headers(message: EmailMessage, parsed: ParsedEmail) -> None:
+    raw = _raw_headers(message)
+    try:
+        legacy = message.get_content_charset() or next((p.get_content_charset() for p in _walk(message) if p.get_content_charset()), "")
+    except Exception:
+        legacy = ""
     for name in ("From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To", "References", "Auto-Submitted",
                  "Precedence", "List-Id", "List-Unsubscribe", "X-Autoreply", "X-Autorespond", "Return-Path", "Content-Type"):
-        try:
-            value = message.get(name)
-        except Exception:
-            value = None
+        value = raw.get(name.lower())
         if value is not None:
-            parsed.headers[name.lower()] = header_text(value)[:2000]
+            parsed.headers[name.lower()] = header_text(value, legacy or "")[:2000]
     h = parsed.headers
     try:
         addresses = getaddresses([h.get("from", "")])
@@ -142,10 +180,48 @@ def _headers(message: EmailMessage, parsed: ParsedEmail) -> None:
         parsed.problems.append("unreadable Date")
 
 
+BOUNDARY = re.compile(r"""boundary\s*=\s*(?:"([^"]+)"|([^\s;"]+))""", re.IGNORECASE)
+
+
+def _unbroken(part: EmailMessage) -> list[EmailMessage] | None:
+    """A multipart whose boundary the parser could not read (a folded parameter with no `;`, a
+    stray quote): find the boundary ourselves and parse it again; None when there is none."""
+    body = part.get_payload()
+    if not isinstance(body, str):
+        return None
+    found = BOUNDARY.search(_raw_headers(part).get("content-type", ""))
+    boundary = (found.group(1) or found.group(2)) if found else ""
+    if not boundary:  # no parameter at all: the first delimiter line in the body says it
+        line = next((line.rstrip() for line in body.splitlines() if line.startswith("--") and len(line.rstrip()) > 2), "")
+        boundary = line[2:-2] if line.endswith("--") else line[2:]
+    if not boundary:
+        return None
+    try:
+        again = email.message_from_string(f'Content-Type: {part.get_content_type()}; boundary="{boundary}"\n\n{body}',
+                                          policy=email.policy.compat32)
+    except Exception:
+        return None
+    return _walk(again) if again.is_multipart() else None
+
+
+def _parts(message: EmailMessage) -> list[EmailMessage]:
+    """Every part, with broken multiparts opened up where their boundary can be found."""
+    out: list[EmailMessage] = []
+    for part in _walk(message):
+        try:
+            broken = part.get_content_maintype() == "multipart" and not part.is_multipart()
+        except Exception:
+            broken = False
+        recovered = _unbroken(part) if broken else None
+        out.extend(p for p in (recovered or [part]) if not (recovered and p.is_multipart()))
+    return out
+
+
 def _body(message: EmailMessage, parsed: ParsedEmail) -> None:
     plain: list[str] = []
     html: list[str] = []
-    for part in _walk(message):
+    attached_text: list[str] = []
+    for part in _parts(message):
         if part.get_content_type() == "message/rfc822" and message.get_content_type() == "multipart/report":
             inner = part.get_payload()
             for original in inner if isinstance(inner, list) else []:
@@ -163,16 +239,25 @@ def _body(message: EmailMessage, parsed: ParsedEmail) -> None:
             parsed.is_bounce = True
             parsed.bounced_message_ids += message_ids(decode_part(part))
             continue
-        if ctype in ("text/plain", "text/html") and "attachment" not in disposition and not filename:
+        if ctype.startswith("multipart/"):  # a multipart with no boundary at all: its body is its text
+            ctype = "text/plain"
+        if ctype in ("text/plain", "text/html") and "attachment" not in disposition:
+            # Inline text is read even when it carries a name= (some clients name every part).
             (plain if ctype == "text/plain" else html).append(decode_part(part))
             continue
+        if ctype == "text/plain":
+            attached_text.append(decode_part(part))
         _attachment(part, ctype, filename, parsed)
     if plain and any(p.strip() for p in plain):
         parsed.text = normalise("\n\n".join(plain))
         parsed.clean_text = clean("\n\n".join(plain))
-    elif html:
+    elif html and any(h.strip() for h in html):
         parsed.text = normalise(html_to_text("\n".join(html)))
         parsed.clean_text = clean(parsed.text)
+    elif any(t.strip() for t in attached_text):  # the only words sent are in an attached text file
+        parsed.text = normalise("\n\n".join(attached_text)[:100_000])
+        parsed.clean_text = clean(parsed.text)
+        parsed.problems.append("the text was read from an attached text file")
     if not parsed.text:
         parsed.problems.append("no readable text: the raw message and any attachments are kept")
 

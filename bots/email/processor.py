@@ -18,10 +18,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bots.email.parse import ParsedEmail, parse
-from models import Attachment, AuditEvent, Message, OutboxItem
+from models import Attachment, AuditEvent, Case, Message, OutboxItem
 from models.enums import MessageState, OutboxStatus
 from scheduler.clock import Clock
-from triage.intake import Classify, take_in, thread
+from triage.intake import Classify, attach, take_in, thread
 
 log = logging.getLogger("heard.email")
 
@@ -142,7 +142,7 @@ class EmailProcessor:
         self._fill(message, parsed)
         if parsed.is_bounce:
             self._bounce(session, message, parsed)
-        elif self._copy_of_earlier(session, message):
+        elif self._same_message_id(session, message, parsed, now):
             pass
         elif parsed.automatic:
             # Machine mail is kept, and shown on its case if it threads (by the same rule as any
@@ -191,18 +191,36 @@ class EmailProcessor:
         session.add(AuditEvent(at=self.now(), actor="intake:email", case_id=item.case_id, action="bounce",
                                detail={"outbox_id": item.id, "message_id": message.id}))
 
-    def _copy_of_earlier(self, session: Session, message: Message) -> bool:
-        """The same Message-ID from the same sender already on a case: a copy, not a new representation."""
+    def _same_message_id(self, session: Session, message: Message, parsed: ParsedEmail, now: datetime) -> bool:
+        """A Message-ID and sender already on a case. The same words and attachments (only the
+        trace headers differ, as when mail comes again by another route) are a copy: kept, not
+        a new representation. Anything else is a different message that reuses the ID (a client
+        that resends an edited draft): it joins the same case, marked as a possible resend, its
+        text kept. Identical bytes never get this far: the SMTP intake stores them once."""
         if not message.external_id:
             return False
         earlier = session.exec(
             select(Message).where(Message.external_id == message.external_id, Message.sender == message.sender,
-                                  Message.id != message.id, Message.state == MessageState.processed)
+                                  Message.id != message.id, Message.state == MessageState.processed,
+                                  Message.case_id.is_not(None))  # type: ignore[union-attr]
+            .order_by(Message.id)
         ).first()
         if earlier is None:
             return False
-        message.case_id, message.state = earlier.case_id, MessageState.ignored
-        message.error = f"a copy of message {earlier.id}"
+        earlier_files = sorted(session.exec(select(Attachment.sha256).where(Attachment.message_id == earlier.id)).all())
+        if (earlier.subject, earlier.clean_text, earlier_files) == (message.subject, message.clean_text, sorted(a.sha256 for a in parsed.attachments)):
+            message.case_id, message.state = earlier.case_id, MessageState.ignored
+            message.error = f"a copy of message {earlier.id}"
+            return True
+        case = session.get(Case, earlier.case_id)
+        if case is None:
+            return False
+        message.headers = {**(message.headers or {}), "possible_resend_of": earlier.id}
+        attach(session, message, case, now)
+        message.state = MessageState.processed
+        session.add(AuditEvent(at=now, actor="intake:email", case_id=message.case_id, action="possible_resend",
+                               detail={"message_id": message.id, "earlier_message_id": earlier.id,
+                                       "why": "the same Message-ID as an earlier message, with different content"}))
         return True
 
     def _rate_limited(self, session: Session, sender: str, now: datetime) -> str:

@@ -9,6 +9,7 @@ permanently and are shown to officers.
 from __future__ import annotations
 
 import asyncio
+import email.policy
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,7 +44,9 @@ class Relay:
 
 
 def compose(item: OutboxItem, mail_from: str) -> EmailMessage:
-    message = EmailMessage()
+    """The message as sent; an address with letters outside ASCII is written as it is (RFC 6532),
+    never RFC 2047-encoded into something no server can deliver to."""
+    message = EmailMessage(policy=email.policy.SMTPUTF8 if needs_smtputf8(item.recipient) else email.policy.default)
     message["From"] = mail_from
     message["To"] = item.recipient
     message["Subject"] = item.subject
@@ -52,6 +55,20 @@ def compose(item: OutboxItem, mail_from: str) -> EmailMessage:
     message["Auto-Submitted"] = "auto-replied" if item.purpose == "acknowledgement" else "auto-generated"
     message.set_content(item.body)
     return message
+
+
+def needs_smtputf8(address: str) -> bool:
+    return not address.isascii()
+
+
+def undeliverable(address: str, relay_offers_smtputf8: bool) -> str:
+    """Why this address must not be sent to (a clear reason for officers), or "" when it may."""
+    if "\ufffd" in address or not address.strip() or "@" not in address:
+        return f"not sent: the address {address!r} could not be read correctly; reply another way"
+    if needs_smtputf8(address) and not relay_offers_smtputf8:
+        return (f"not sent: the address {address} has letters outside English, and the mail relay does not offer "
+                "SMTPUTF8, which such an address needs; reply another way, or use a relay that offers it")
+    return ""
 
 
 class MailSender:
@@ -79,10 +96,17 @@ class MailSender:
             async with aiosmtplib.SMTP(hostname=r.host, port=r.port, start_tls=r.starttls, timeout=r.timeout) as smtp:
                 if r.username:
                     await smtp.login(r.username, r.password)
+                if not smtp.esmtp_extensions:  # know what the relay offers (SMTPUTF8) before the first message
+                    await smtp.ehlo()
                 for item in items:
+                    refused = undeliverable(item.recipient, smtp.supports_extension("smtputf8"))
+                    if refused:
+                        await asyncio.to_thread(self._failed, item, refused, permanent=True)
+                        handled.add(item.id)
+                        continue
                     message = compose(item, r.mail_from)
                     try:
-                        await smtp.send_message(message)
+                        await smtp.send_message(message, mail_options=["SMTPUTF8"] if needs_smtputf8(item.recipient) else None)
                     except aiosmtplib.SMTPResponseException as exc:
                         await asyncio.to_thread(self._failed, item, f"{exc.code} {exc.message}", permanent=exc.code >= 500)
                     else:

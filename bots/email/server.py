@@ -114,7 +114,7 @@ class IntakeHandler:
             "state": "stored",
             "raw_bytes": raw,
             "external_id": (message_ids(mid) or [""])[0][:998],
-            "sender": header_text(envelope.mail_from or "")[:320].lower(),
+            "sender": (envelope.mail_from or "").strip()[:320].lower(),  # as given: an SMTPUTF8 address stays exact
             "headers": {"mail_from": envelope.mail_from or "", "rcpt_to": list(envelope.rcpt_tos)},
             "received_at": self.now(),
         })
@@ -167,9 +167,21 @@ def _defaults(row: dict) -> dict:
 
 
 class IntakeSMTP(SMTP):
-    """Real-world mail has lines far longer than RFC 5321's 1,000 octets; refusing it would lose it."""
+    """Real-world mail has lines far longer than RFC 5321's 1,000 octets (a message with bare-LF
+    line ends arrives as one long "line"); refusing it would lose it. Any line up to the message
+    size limit is accepted (the factory sets `line_length_limit` just above it), so the only 5xx
+    answers left are policy: 550 for an address we do not take, 552 for a message too big."""
 
     line_length_limit = 1 << 20
+
+    def __init__(self, handler: object, *, line_length_limit: int, **options: object) -> None:
+        self.line_length_limit = line_length_limit  # before SMTP.__init__ makes its stream reader with it
+        super().__init__(handler, **options)  # type: ignore[arg-type]
+
+    async def push(self, status: str) -> None:
+        if status.startswith("500 Line too long"):  # only a line longer than the whole size limit gets here
+            status = "552 5.3.4 Message too big for us"
+        await super().push(status)
 
 
 def smtp_factory(handler: IntakeHandler, *, hostname: str, max_bytes: int, tls: ssl.SSLContext | None) -> Callable[[], SMTP]:
@@ -185,6 +197,7 @@ def smtp_factory(handler: IntakeHandler, *, hostname: str, max_bytes: int, tls: 
             tls_context=tls,
             require_starttls=False,
             decode_data=False,
+            line_length_limit=max_bytes + 1024,
         )
 
     return factory
