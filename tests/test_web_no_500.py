@@ -1,0 +1,30 @@
+"""No 500s (issue #14, item 8): each value that once gave an Internal Server Error now gets
+a 4xx that says what is wrong, in the app's layout on pages and as JSON under /api/."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from models import AuditEvent, Message, Officer, Team, session_scope
+from models.enums import Channel, Direction, Kind, OfficerRole, Reason, Role
+from tests.web_helpers import case, client, form, make_app, open_case, sign_in
+from triage.intake import Suggestion
+
+THIRTY = "9" * 30
+HUGE = [("²", "is not"), (THIRTY, THIRTY), (str(2**63 - 1), str(2**63 - 1))]
+COMPLAINT = Suggestion(kind=Kind.complaint, confidence=0.8, reasons=[Reason.communication], role=Role.parent_or_family)
+
+
+def in_layout(response) -> bool:  # type: ignore[no-untyped-def]
+    """An HTML page with the app's header and its error paragraph, not raw JSON."""
+    return response.headers["content-type"].startswith("text/html") and '<header class="top">' in response.text \
+        and 'class="error" role="alert"' in response.text
+
+
+@pytest.mark.parametrize("path", ["/reports?year=abc", "/reports/twenty.json", "/reports?year=" + THIRTY])
+def test_a_report_year_that_is_not_one_is_a_page_not_json(engine: Engine, path: str) -> None:
+    c = sign_in(make_app(engine), engine, "mo", OfficerRole.manager)
+    response = c.get(path)
+    assert response.status_code == 422 and in_layout(response) and "year" in response.text
