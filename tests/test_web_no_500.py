@@ -23,6 +23,24 @@ def in_layout(response) -> bool:  # type: ignore[no-untyped-def]
         and 'class="error" role="alert"' in response.text
 
 
+@pytest.mark.parametrize("name", ["page", "team", "owner"])
+@pytest.mark.parametrize("value, named", HUGE)
+def test_a_queue_filter_that_is_no_number_is_named_on_the_page_and_refused_by_the_api(engine: Engine, name: str, value: str, named: str) -> None:
+    reference = open_case(engine, "Nobody rang me back.", suggestion=COMPLAINT)
+    c = sign_in(make_app(engine), engine)
+    page = c.get("/queue", params={name: value})
+    assert page.status_code == 200 and "Filter ignored — " in page.text and named in page.text
+    assert reference in page.text  # the rest of the view still works
+    api = c.get("/api/queue", params={name: value})
+    assert api.status_code == 422 and name in api.json()["detail"]
+
+
+def test_a_page_past_the_last_is_empty_not_an_error(engine: Engine) -> None:
+    open_case(engine, "Nobody rang me back.", suggestion=COMPLAINT)
+    c = sign_in(make_app(engine), engine)
+    assert c.get("/api/queue", params={"page": "100000"}).json()["items"] == []
+
+
 @pytest.mark.parametrize("path", ["/reports?year=abc", "/reports/twenty.json", "/reports?year=" + THIRTY])
 def test_a_report_year_that_is_not_one_is_a_page_not_json(engine: Engine, path: str) -> None:
     c = sign_in(make_app(engine), engine, "mo", OfficerRole.manager)
