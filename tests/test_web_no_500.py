@@ -41,6 +41,14 @@ def test_a_page_past_the_last_is_empty_not_an_error(engine: Engine) -> None:
     assert c.get("/api/queue", params={"page": "100000"}).json()["items"] == []
 
 
+@pytest.mark.parametrize("message_id", [THIRTY, str(2**31), "²", "0"])
+def test_a_raw_download_of_a_message_that_cannot_exist_is_a_404(engine: Engine, message_id: str) -> None:
+    reference = open_case(engine, "Nobody rang me back.")
+    c = sign_in(make_app(engine), engine)
+    response = c.get(f"/cases/{reference}/messages/{message_id}/raw")
+    assert response.status_code == 404 and in_layout(response) and "no raw email for that message" in response.text
+
+
 @pytest.mark.parametrize("path", ["/reports?year=abc", "/reports/twenty.json", "/reports?year=" + THIRTY])
 def test_a_report_year_that_is_not_one_is_a_page_not_json(engine: Engine, path: str) -> None:
     c = sign_in(make_app(engine), engine, "mo", OfficerRole.manager)

@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from models import Advocacy, Attachment, AuditEvent, Case, Deadline, Message, Officer, OutboxItem, StageRecord, TrainingLabel
 from models.enums import Kind, OfficerRole, Outcome, Reason, Role, Stage
 from triage.intake import REFERENCE
-from triage.web import casework, deps
+from triage.web import casework, deps, values
 from triage.web.auth import at_least
 from triage.web.casework import Actor, Refused
 from triage.web.queue import days_left, triage_options
@@ -114,15 +114,18 @@ def case_page(request: Request, reference: str, done: str = "", actor: Actor = D
 
 
 @router.get("/cases/{reference}/messages/{message_id}/raw", include_in_schema=False)
-def raw_message(reference: str, message_id: int, actor: Actor = Depends(deps.actor), session: Session = deps.DB) -> Response:
+def raw_message(reference: str, message_id: str, actor: Actor = Depends(deps.actor), session: Session = deps.DB) -> Response:
     """The email exactly as received, as a download (never shown in the browser)."""
     case = find_case(session, reference)
-    message = session.get(Message, message_id)
+    try:
+        message = session.get(Message, values.record_id(message_id, "message"))
+    except values.BadValue:
+        message = None
     if message is None or message.case_id != case.id or message.raw_bytes is None:
         raise HTTPException(404, "no raw email for that message")
-    casework.audit(session, actor, case, "downloaded_raw", message_id=message_id)
+    casework.audit(session, actor, case, "downloaded_raw", message_id=message.id)
     return Response(message.raw_bytes, media_type="application/octet-stream", headers={
-        "content-disposition": f'attachment; filename="{case.reference}-{message_id}.eml"'})
+        "content-disposition": f'attachment; filename="{case.reference}-{message.id}.eml"'})
 
 
 def _redirect(case: Case, done: str) -> Response:
