@@ -49,6 +49,17 @@ def test_a_raw_download_of_a_message_that_cannot_exist_is_a_404(engine: Engine, 
     assert response.status_code == 404 and in_layout(response) and "no raw email for that message" in response.text
 
 
+@pytest.mark.parametrize("field", ["owner", "team"])
+@pytest.mark.parametrize("value, said", [(THIRTY, "is not the number of any"), ("2147483648", "is not the number of any"),
+                                         ("999999", "no such"), ("²", "is not a number")])
+def test_assigning_to_an_owner_or_team_that_does_not_exist_is_refused(engine: Engine, field: str, value: str, said: str) -> None:
+    reference = open_case(engine, "Nobody rang me back.")
+    c = sign_in(make_app(engine), engine)
+    response = form(c, f"/cases/{reference}/assign", {field: value}, page=f"/cases/{reference}")
+    assert response.status_code == 400 and said in response.text
+    assert (case(engine, reference).owner_id, case(engine, reference).team_id) == (None, None)
+
+
 @pytest.mark.parametrize("path", ["/reports?year=abc", "/reports/twenty.json", "/reports?year=" + THIRTY])
 def test_a_report_year_that_is_not_one_is_a_page_not_json(engine: Engine, path: str) -> None:
     c = sign_in(make_app(engine), engine, "mo", OfficerRole.manager)

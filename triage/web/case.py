@@ -143,7 +143,7 @@ def _act(request: Request, session: Session, reference: str, actor: Actor, done:
     case = find_case(session, reference)
     try:
         result = work(case)
-    except Refused as exc:
+    except (Refused, values.BadValue) as exc:
         return _refused(request, session, case, actor, str(exc), form)
     except ValueError as exc:
         return _refused(request, session, case, actor, f"that value is not allowed: {exc}", form)
@@ -178,7 +178,8 @@ async def triage_action(request: Request, reference: str, actor: Actor = Depends
 def assign_action(request: Request, reference: str, owner: str = Form(""), team: str = Form(""),
                   actor: Actor = Depends(deps.actor), session: Session = deps.DB) -> Response:
     def work(case: Case) -> None:
-        casework.assign(session, case, actor, owner_id=int(owner) if owner else None, team_id=int(team) if team else None)
+        casework.assign(session, case, actor, owner_id=values.optional_id(owner, "officer"),
+                        team_id=values.optional_id(team, "team"))
 
     return _act(request, session, reference, actor, "assign", {"owner": owner, "team": team}, work)
 
