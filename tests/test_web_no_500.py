@@ -60,6 +60,18 @@ def test_assigning_to_an_owner_or_team_that_does_not_exist_is_refused(engine: En
     assert (case(engine, reference).owner_id, case(engine, reference).team_id) == (None, None)
 
 
+@pytest.mark.parametrize("amount", ["1e308", "inf", "1e20", "nan", THIRTY, "-5"])
+def test_compensation_that_is_not_an_amount_is_refused_and_nothing_changes(engine: Engine, amount: str) -> None:
+    reference = open_case(engine, "Nobody rang me back.")
+    c = sign_in(make_app(engine), engine)
+    response = form(c, f"/cases/{reference}/remedies", {"compensation": amount, "learning": "x"}, page=f"/cases/{reference}")
+    assert response.status_code == 400 and "is not an amount in pounds, like 150 or 150.00" in response.text
+    assert f'value="{amount}"' in response.text  # what the officer typed is still in the form
+    assert case(engine, reference).compensation_pence == 0 and case(engine, reference).learning == ""
+    assert form(c, f"/cases/{reference}/remedies", {"compensation": "£1,250.50"}, page=f"/cases/{reference}").status_code == 303
+    assert case(engine, reference).compensation_pence == 125050
+
+
 @pytest.mark.parametrize("path", ["/reports?year=abc", "/reports/twenty.json", "/reports?year=" + THIRTY])
 def test_a_report_year_that_is_not_one_is_a_page_not_json(engine: Engine, path: str) -> None:
     c = sign_in(make_app(engine), engine, "mo", OfficerRole.manager)

@@ -244,12 +244,8 @@ def remedies_action(request: Request, reference: str, adr: str = Form(""), adr_n
                     compensation: str = Form(""), learning: str = Form(""), actor: Actor = Depends(deps.actor),
                     session: Session = deps.DB) -> Response:
     def work(case: Case) -> None:
-        raw = compensation.strip().lstrip("£").replace(",", "") or "0"
-        try:
-            pence = round(float(raw) * 100)
-        except ValueError:
-            raise Refused(f"compensation {compensation.strip()[:20]!r} is not an amount in pounds, like 150 or 150.00") from None
-        casework.record_remedies(session, case, actor, adr=adr == "1", adr_note=adr_note, compensation_pence=pence, learning=learning)
+        casework.record_remedies(session, case, actor, adr=adr == "1", adr_note=adr_note,
+                                 compensation_pence=values.pence(compensation), learning=learning)
 
     form = {"adr": adr, "adr_note": adr_note, "compensation": compensation, "learning": learning}
     return _act(request, session, reference, actor, "remedies", form, work)
