@@ -72,6 +72,13 @@ def test_compensation_that_is_not_an_amount_is_refused_and_nothing_changes(engin
     assert case(engine, reference).compensation_pence == 125050
 
 
+def test_a_date_before_2000_is_refused_before_the_clock_counts_it(engine: Engine) -> None:
+    reference = open_case(engine, "Nobody rang me back.", suggestion=COMPLAINT)
+    c = sign_in(make_app(engine), engine, "mo", OfficerRole.manager)
+    response = form(c, f"/cases/{reference}/respond", {"outcome": "upheld", "on": "0001-01-01"}, page=f"/cases/{reference}")
+    assert response.status_code == 400 and "before 2000" in response.text
+
+
 @pytest.mark.parametrize("path", ["/reports?year=abc", "/reports/twenty.json", "/reports?year=" + THIRTY])
 def test_a_report_year_that_is_not_one_is_a_page_not_json(engine: Engine, path: str) -> None:
     c = sign_in(make_app(engine), engine, "mo", OfficerRole.manager)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -150,15 +149,6 @@ def _act(request: Request, session: Session, reference: str, actor: Actor, done:
     return _redirect(case, result if isinstance(result, str) and result in DONE else done)
 
 
-def _day(value: str, today: date) -> date:
-    if not value.strip():
-        return today
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise Refused(f"{value!r} is not a date (YYYY-MM-DD)") from None
-
-
 @router.post("/cases/{reference}/triage", include_in_schema=False)
 async def triage_action(request: Request, reference: str, actor: Actor = Depends(deps.actor), session: Session = deps.DB) -> Response:
     form = await request.form()
@@ -225,7 +215,7 @@ def respond_action(request: Request, reference: str, outcome: str = Form(""), on
         if not outcome:
             raise Refused("choose the outcome")
         casework.record_response(session, case, deps.web(request).clock, actor, outcome=Outcome(outcome),
-                                 on=_day(on, actor.today), note=note)
+                                 on=values.day(on, "the response date", default=actor.today), note=note)
 
     return _act(request, session, reference, actor, "respond", {"outcome": outcome, "on": on, "note": note}, work)
 
@@ -234,7 +224,8 @@ def respond_action(request: Request, reference: str, outcome: str = Form(""), on
 def escalate_action(request: Request, reference: str, to: str = Form(""), on: str = Form(""),
                     actor: Actor = Depends(deps.actor), session: Session = deps.DB) -> Response:
     def work(case: Case) -> None:
-        casework.escalate(session, case, deps.web(request).clock, actor, to=Stage(to), requested_on=_day(on, actor.today))
+        casework.escalate(session, case, deps.web(request).clock, actor, to=Stage(to),
+                          requested_on=values.day(on, "the request date", default=actor.today))
 
     return _act(request, session, reference, actor, "escalate", {"to": to, "on": on}, work)
 
