@@ -79,6 +79,33 @@ def test_a_date_before_2000_is_refused_before_the_clock_counts_it(engine: Engine
     assert response.status_code == 400 and "before 2000" in response.text
 
 
+def admin_page(engine: Engine):  # type: ignore[no-untyped-def]
+    c = sign_in(make_app(engine), engine, "ada", OfficerRole.admin)
+    with session_scope(engine) as session:
+        session.add(Team(name="Leaving Care"))
+        olu = Officer(name="olu", role=OfficerRole.officer)
+        session.add(olu)
+        session.flush()
+        return c, olu.id
+
+
+@pytest.mark.parametrize("team, said", [("999", "there is no team numbered 999"), ("²", "is not a number"),
+                                        (THIRTY, "is not the number of any team"), ("nope", "is not a number")])
+def test_an_admin_cannot_put_an_officer_in_a_team_that_does_not_exist(engine: Engine, team: str, said: str) -> None:
+    c, olu = admin_page(engine)
+    response = form(c, f"/admin/officers/{olu}", {"role": "officer", "active": "1", "team": team}, page="/admin/officers")
+    assert response.status_code == 400 and said in response.text and "<h1>Officers" in response.text
+    with Session(engine) as session:
+        assert session.get(Officer, olu).team_id is None  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("officer_id", [THIRTY, "2147483648", "²"])
+def test_an_officer_id_that_cannot_exist_is_refused(engine: Engine, officer_id: str) -> None:
+    c, _olu = admin_page(engine)
+    response = form(c, f"/admin/officers/{officer_id}", {"role": "officer", "active": "1"}, page="/admin/officers")
+    assert response.status_code == 400 and "officer" in response.text and "<h1>Officers" in response.text
+
+
 @pytest.mark.parametrize("path", ["/reports?year=abc", "/reports/twenty.json", "/reports?year=" + THIRTY])
 def test_a_report_year_that_is_not_one_is_a_page_not_json(engine: Engine, path: str) -> None:
     c = sign_in(make_app(engine), engine, "mo", OfficerRole.manager)

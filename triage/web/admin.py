@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from models import AuditEvent, Case, Officer, Team
 from models.enums import OfficerRole
-from triage.web import deps
+from triage.web import deps, values
 from triage.web.auth import add_officer, hash_password, new_password
 from triage.web.casework import Actor, audit
 
@@ -59,12 +59,18 @@ def officer_add(request: Request, name: str = Form(""), role: str = Form("office
 
 
 @router.post("/admin/officers/{officer_id}", include_in_schema=False)
-def officer_change(request: Request, officer_id: int, role: str = Form(""), active: str = Form(""), reset: str = Form(""),
+def officer_change(request: Request, officer_id: str, role: str = Form(""), active: str = Form(""), reset: str = Form(""),
                    team: str = Form(""), who: Officer = Depends(deps.admin), session: Session = deps.DB) -> Response:
     w = deps.web(request)
-    target = session.get(Officer, officer_id)
+    try:
+        target = session.get(Officer, values.record_id(officer_id, "officer"))
+        team_id = values.optional_id(team, "team")
+    except values.BadValue as exc:
+        return _officers_page(request, session, error=str(exc), status=400)
     if target is None:
         return _officers_page(request, session, error="no such officer", status=404)
+    if team_id is not None and session.get(Team, team_id) is None:
+        return _officers_page(request, session, error=f"team: there is no team numbered {team_id}", status=400)
     if target.id == who.id and (active != "1" or (role and role != who.role.value)):
         return _officers_page(request, session, error="you cannot remove your own admin role or deactivate yourself", status=400)
     try:
@@ -72,7 +78,7 @@ def officer_change(request: Request, officer_id: int, role: str = Form(""), acti
     except ValueError:
         return _officers_page(request, session, error=f"{role!r} is not a role", status=400)
     target.active = active == "1"
-    target.team_id = int(team) if team.isdigit() else None
+    target.team_id = team_id
     password = ""
     if reset == "1":
         password = new_password()
