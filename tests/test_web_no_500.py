@@ -106,6 +106,12 @@ def test_an_officer_id_that_cannot_exist_is_refused(engine: Engine, officer_id: 
     assert response.status_code == 400 and "officer" in response.text and "<h1>Officers" in response.text
 
 
+def test_a_name_too_long_for_the_record_is_refused(engine: Engine) -> None:
+    c, _olu = admin_page(engine)
+    response = form(c, "/admin/officers", {"name": "x" * 10_000, "role": "officer"}, page="/admin/officers")
+    assert response.status_code == 400 and "the name is 10,000 characters long; the most is 120" in response.text
+
+
 @pytest.mark.parametrize("path", ["/reports?year=abc", "/reports/twenty.json", "/reports?year=" + THIRTY])
 def test_a_report_year_that_is_not_one_is_a_page_not_json(engine: Engine, path: str) -> None:
     c = sign_in(make_app(engine), engine, "mo", OfficerRole.manager)

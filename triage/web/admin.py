@@ -50,7 +50,8 @@ def officer_add(request: Request, name: str = Form(""), role: str = Form("office
     w = deps.web(request)
     password = new_password()
     try:
-        added = add_officer(session, name, OfficerRole(role), password, email=email.strip())
+        name, email = values.short_text(name, "the name", 120), values.short_text(email, "the email address", 320)
+        added = add_officer(session, name, OfficerRole(role), password, email=email)
     except ValueError as exc:
         session.rollback()
         return _officers_page(request, session, error=str(exc), status=400)
