@@ -79,6 +79,40 @@ def test_a_date_before_2000_is_refused_before_the_clock_counts_it(engine: Engine
     assert response.status_code == 400 and "before 2000" in response.text
 
 
+def chat_app(engine: Engine):  # type: ignore[no-untyped-def]
+    from bots.webchat import webchat_router
+    from scheduler.policy import load_policy
+
+    return make_app(engine, public_routers=[webchat_router(engine, load_policy(None), pause_seconds=60)])
+
+
+def inbound(engine: Engine) -> list[str]:
+    with Session(engine) as session:
+        return list(session.exec(select(Message.text).where(Message.channel == Channel.webchat, Message.direction == Direction.inbound)))
+
+
+@pytest.mark.parametrize("after", [THIRTY, str(2**63 - 1), "²"])
+def test_a_chat_post_with_an_impossible_after_keeps_the_words_and_the_session(engine: Engine, after: str) -> None:
+    someone = client(chat_app(engine))  # anonymous: no chat cookie yet
+    response = someone.post("/chat", data={"text": "Nobody rang me back.", "once": "a1", "after": after},
+                            headers={"accept": "application/json"})
+    assert response.status_code == 400 and "Your message was kept" in response.json()["detail"]
+    assert inbound(engine) == ["Nobody rang me back."]
+    assert "heard_chat" in someone.cookies  # their chat goes on: the next poll finds the words
+    assert "Nobody rang me back." in [m["text"] for m in someone.get("/chat/messages?after=0").json()["messages"]]
+    again = someone.post("/chat", data={"text": "Still nothing.", "once": "a2", "after": after})  # the page without script
+    assert again.status_code == 303 and inbound(engine) == ["Nobody rang me back.", "Still nothing."]
+
+
+@pytest.mark.parametrize("after", [THIRTY, str(2**63 - 1), "²", "-1"])
+def test_polling_the_chat_with_an_impossible_after_is_a_400(engine: Engine, after: str) -> None:
+    someone = client(chat_app(engine))
+    assert someone.post("/chat", data={"text": "Nobody rang me back.", "once": "a1"}).status_code == 303
+    for who in (someone, client(chat_app(engine))):  # with the chat's cookie, and anonymous
+        response = who.get("/chat/messages", params={"after": after})
+        assert response.status_code == 400 and "after" in response.json()["detail"]
+
+
 def admin_page(engine: Engine):  # type: ignore[no-untyped-def]
     c = sign_in(make_app(engine), engine, "ada", OfficerRole.admin)
     with session_scope(engine) as session:
