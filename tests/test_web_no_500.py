@@ -113,6 +113,13 @@ def test_polling_the_chat_with_an_impossible_after_is_a_400(engine: Engine, afte
         assert response.status_code == 400 and "after" in response.json()["detail"]
 
 
+def test_a_nul_in_the_chat_is_dropped_and_the_words_kept(engine: Engine) -> None:
+    someone = client(chat_app(engine))
+    response = someone.post("/chat", data={"text": "Nobody\x00 rang me back.", "once": "a\x001"}, headers={"accept": "application/json"})
+    assert response.status_code == 200
+    assert inbound(engine) == ["Nobody rang me back."]
+
+
 def admin_page(engine: Engine):  # type: ignore[no-untyped-def]
     c = sign_in(make_app(engine), engine, "ada", OfficerRole.admin)
     with session_scope(engine) as session:

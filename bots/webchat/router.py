@@ -218,7 +218,9 @@ def webchat_router(engine: Engine, policy: Policy, *, zone: ZoneInfo = ZoneInfo(
             return JSONResponse({"detail": detail}, status_code=413, headers=HEADERS) if wants_json else \
                 HTMLResponse(f"<!doctype html><title>Too long</title><p>{detail}</p><p><a href=\"{prefix}\">Back to the chat</a></p>",
                              status_code=413, headers=HEADERS)
-        text, button, once = text.strip(), button.strip()[:64], once.strip()[:64]
+        # A NUL is never typed and PostgreSQL cannot store one: it goes, the words stay.
+        text, button, once = (v.replace("\x00", "").strip() for v in (text, button, once))
+        button, once = button[:64], once[:64]
         token = request.cookies.get(COOKIE)
         fresh = not token
         token = token or secrets.token_urlsafe(32)
