@@ -158,3 +158,21 @@ def test_a_report_year_that_is_not_one_is_a_page_not_json(engine: Engine, path: 
     c = sign_in(make_app(engine), engine, "mo", OfficerRole.manager)
     response = c.get(path)
     assert response.status_code == 422 and in_layout(response) and "year" in response.text
+
+
+@pytest.mark.parametrize("request_", [
+    ("GET", "/queue", {"kind": "a\x00b"}), ("GET", "/audit", {"officer": "a\x00b"}),
+    ("POST", "/cases/REF/note", {"text": "a\x00b"}), ("POST", "/cases/REF/remedies", {"learning": "a\x00b"}),
+    ("POST", "/admin/officers", {"name": "a\x00b"}), ("POST", "/signin", {"name": "a\x00b", "password": "x"}),
+])
+def test_a_nul_character_is_refused_at_the_door(engine: Engine, request_: tuple[str, str, dict[str, str]]) -> None:
+    method, path, data = request_
+    reference = open_case(engine, "Nobody rang me back.")
+    c = sign_in(make_app(engine), engine, "ada", OfficerRole.admin)
+    path = path.replace("REF", reference)
+    response = c.get(path, params=data) if method == "GET" else form(c, path, data, page="/")
+    assert response.status_code == 400 and in_layout(response) and "NUL character" in response.text
+    with Session(engine) as session:
+        assert not session.exec(select(AuditEvent).where(AuditEvent.action == "note")).all()
+    api = c.get("/api/queue", params={"kind": "\x00"})
+    assert api.status_code == 400 and "NUL character" in api.json()["detail"]

@@ -117,14 +117,15 @@ def create_app(
             return JSONResponse({"detail": str(exc)}, status_code=400)
         return _error_page(request, 400, str(exc))
 
-    app.include_router(_public_router())
+    checked = Depends(_checked)
+    app.include_router(_public_router(), dependencies=[checked])
     for router in (dashboard.router, queue_page.router, case.router, admin.router, api.router):
-        app.include_router(router)
+        app.include_router(router, dependencies=[checked])
     # The annual report (triage/report), for managers and admins.
     reports = report_router(engine, policy, tz=zone, today=lambda: now().astimezone(zone).date())
     for router, role in [(reports, "manager"), *officer_routers]:
         needed = {"officer": deps.officer, "manager": deps.manager, "admin": deps.admin}[role]
-        app.include_router(router, dependencies=[Depends(needed)])
+        app.include_router(router, dependencies=[checked, Depends(needed)])
     for router in public_routers:
         app.include_router(router)
     return app
@@ -139,6 +140,13 @@ def _error_page(request: Request, status: int, text: str, headers: dict[str, str
     response = deps.render(request, "message.html", status=status, title=TITLES.get(status, "That did not work"), text=text)
     response.headers.update(headers or {})
     return response
+
+
+async def _checked(request: Request) -> None:
+    """Every officers' route: no value that cannot be stored (a NUL) gets past the door."""
+    form = await request.form() if request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")) else None
+    values.without_nul([*request.query_params.multi_items(), *(form.multi_items() if form else ())])
 
 
 def _quote(path: str) -> str:
