@@ -41,6 +41,7 @@ from models.enums import Channel, Direction
 from scheduler.clock import Clock
 from scheduler.policy import Policy
 from triage.intake import Classify
+from triage.web.values import MAX_ID, BadValue, whole_number
 
 HERE = Path(__file__).parent
 COOKIE = "heard_chat"
@@ -208,7 +209,7 @@ def webchat_router(engine: Engine, policy: Policy, *, zone: ZoneInfo = ZoneInfo(
 
     @router.post("")
     async def post(request: Request, text: str = Form(""), button: str = Form(""), once: str = Form(""),
-                   after: int = Form(0)) -> Response:
+                   after: str = Form("0")) -> Response:
         if not _same_site(request):
             return JSONResponse({"detail": "cross-site post refused"}, status_code=403)
         wants_json = "application/json" in request.headers.get("accept", "")
@@ -217,31 +218,45 @@ def webchat_router(engine: Engine, policy: Policy, *, zone: ZoneInfo = ZoneInfo(
             return JSONResponse({"detail": detail}, status_code=413, headers=HEADERS) if wants_json else \
                 HTMLResponse(f"<!doctype html><title>Too long</title><p>{detail}</p><p><a href=\"{prefix}\">Back to the chat</a></p>",
                              status_code=413, headers=HEADERS)
-        text, button, once = text.strip(), button.strip()[:64], once.strip()[:64]
+        # A NUL is never typed and PostgreSQL cannot store one: it goes, the words stay.
+        text, button, once = (v.replace("\x00", "").strip() for v in (text, button, once))
+        button, once = button[:64], once[:64]
         token = request.cookies.get(COOKIE)
         fresh = not token
         token = token or secrets.token_urlsafe(32)
         address = address_of(token)
-        if (text or button) and once:
+        said = bool((text or button) and once)
+        if said:
             await chat.run(chat.send, address, fresh, text=text, button=button, once=once)
-        if wants_json:
-            shown = await chat.run(chat.messages, address, after)
-            response: Response = JSONResponse({"messages": shown, "once": secrets.token_urlsafe(12)}, headers=HEADERS)
-        else:
+        response: Response
+        if not wants_json:  # the page without JavaScript: `after` is not used
             response = RedirectResponse(f"{prefix}#latest", status_code=303)
+        else:
+            try:
+                since = message_number(after)
+            except BadValue as exc:  # what they wrote is stored already; only the answer is refused
+                response = JSONResponse({"detail": f"{exc}. Your message was kept." if said else str(exc), "messages": []},
+                                        status_code=400, headers=HEADERS)
+            else:
+                shown = await chat.run(chat.messages, address, since)
+                response = JSONResponse({"messages": shown, "once": secrets.token_urlsafe(12)}, headers=HEADERS)
         if fresh and (text or button):
             response.set_cookie(COOKIE, token, max_age=180 * 24 * 3600, path=prefix, secure=secure_cookies,
                                 httponly=True, samesite="strict")
         return response
 
     @router.get("/messages")
-    async def poll(request: Request, after: int = 0) -> Response:
+    async def poll(request: Request, after: str = "0") -> Response:
         """New messages since `after` — officers' replies, and the answer a pause brings."""
+        try:
+            since = message_number(after)
+        except BadValue as exc:
+            return JSONResponse({"detail": str(exc), "messages": []}, status_code=400, headers=HEADERS)
         token = request.cookies.get(COOKIE)
         if not token:
             return JSONResponse({"messages": []}, headers=HEADERS)
         await chat.run(chat.close_if_paused, address_of(token))
-        return JSONResponse({"messages": await chat.run(chat.messages, address_of(token), after)}, headers=HEADERS)
+        return JSONResponse({"messages": await chat.run(chat.messages, address_of(token), since)}, headers=HEADERS)
 
     @router.get("/chat.css")
     def stylesheet() -> FileResponse:
@@ -253,6 +268,11 @@ def webchat_router(engine: Engine, policy: Policy, *, zone: ZoneInfo = ZoneInfo(
 
     router.webchat = chat  # type: ignore[attr-defined]  # for the sweep and for tests
     return router
+
+
+def message_number(raw: str) -> int:
+    """The page's `after`: the last message it shows (0 for none)."""
+    return whole_number(raw or "0", "after", low=0, high=MAX_ID)
 
 
 def _same_site(request: Request) -> bool:

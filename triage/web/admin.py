@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from models import AuditEvent, Case, Officer, Team
 from models.enums import OfficerRole
-from triage.web import deps, second_factor
+from triage.web import deps, second_factor, values
 from triage.web.auth import add_officer, hash_password, new_password
 from triage.web.casework import Actor, audit
 
@@ -52,7 +52,8 @@ def officer_add(request: Request, name: str = Form(""), role: str = Form("office
     w = deps.web(request)
     password = new_password()
     try:
-        added = add_officer(session, name, OfficerRole(role), password, email=email.strip())
+        name, email = values.short_text(name, "the name", 120), values.short_text(email, "the email address", 320)
+        added = add_officer(session, name, OfficerRole(role), password, email=email)
     except ValueError as exc:
         session.rollback()
         return _officers_page(request, session, error=str(exc), status=400)
@@ -61,12 +62,18 @@ def officer_add(request: Request, name: str = Form(""), role: str = Form("office
 
 
 @router.post("/admin/officers/{officer_id}", include_in_schema=False)
-def officer_change(request: Request, officer_id: int, role: str = Form(""), active: str = Form(""), reset: str = Form(""),
+def officer_change(request: Request, officer_id: str, role: str = Form(""), active: str = Form(""), reset: str = Form(""),
                    team: str = Form(""), who: Officer = Depends(deps.admin), session: Session = deps.DB) -> Response:
     w = deps.web(request)
-    target = session.get(Officer, officer_id)
+    try:
+        target = session.get(Officer, values.record_id(officer_id, "officer"))
+        team_id = values.optional_id(team, "team")
+    except values.BadValue as exc:
+        return _officers_page(request, session, error=str(exc), status=400)
     if target is None:
         return _officers_page(request, session, error="no such officer", status=404)
+    if team_id is not None and session.get(Team, team_id) is None:
+        return _officers_page(request, session, error=f"team: there is no team numbered {team_id}", status=400)
     if target.id == who.id and (active != "1" or (role and role != who.role.value)):
         return _officers_page(request, session, error="you cannot remove your own admin role or deactivate yourself", status=400)
     try:
@@ -74,7 +81,7 @@ def officer_change(request: Request, officer_id: int, role: str = Form(""), acti
     except ValueError:
         return _officers_page(request, session, error=f"{role!r} is not a role", status=400)
     target.active = active == "1"
-    target.team_id = int(team) if team.isdigit() else None
+    target.team_id = team_id
     password = ""
     if reset == "1":
         password = new_password()
@@ -87,30 +94,35 @@ def officer_change(request: Request, officer_id: int, role: str = Form(""), acti
     return RedirectResponse("/admin/officers", status_code=303)
 
 
+def _officer(session: Session, officer_id: str) -> Officer | None:
+    """The officer a path names (a number that cannot be an id is BadValue: a clear 400)."""
+    return session.get(Officer, values.record_id(officer_id, "officer"))
+
+
 @router.post("/admin/officers/{officer_id}/end-sessions", include_in_schema=False)
-def officer_end_sessions(request: Request, officer_id: int, who: Officer = Depends(deps.admin),
+def officer_end_sessions(request: Request, officer_id: str, who: Officer = Depends(deps.admin),
                          session: Session = deps.DB) -> Response:
     """Sign an officer out everywhere (a lost laptop, a shared screen)."""
     w = deps.web(request)
-    target = session.get(Officer, officer_id)
+    target = _officer(session, officer_id)
     if target is None:
         return _officers_page(request, session, error="no such officer", status=404)
-    ended = w.sessions.end_all(session, officer_id, "ended by an admin")
+    ended = w.sessions.end_all(session, target.id, "ended by an admin")  # type: ignore[arg-type]
     audit(session, Actor(who, w.now(), w.zone), None, "officer_sessions_ended", name=target.name, sessions=ended)
     return _officers_page(request, session, notice=f"Ended {ended} session{'s' if ended != 1 else ''} of {target.name}.")
 
 
 @router.post("/admin/officers/{officer_id}/reset-second-factor", include_in_schema=False)
-def officer_reset_second_factor(request: Request, officer_id: int, who: Officer = Depends(deps.admin),
+def officer_reset_second_factor(request: Request, officer_id: str, who: Officer = Depends(deps.admin),
                                 session: Session = deps.DB) -> Response:
     """For an officer who lost their phone and their recovery codes: they enrol again at their next
     sign-in. Their sessions end, so nobody keeps a session the second factor no longer backs."""
     w = deps.web(request)
-    target = session.get(Officer, officer_id)
+    target = _officer(session, officer_id)
     if target is None:
         return _officers_page(request, session, error="no such officer", status=404)
     second_factor.reset(target)
-    ended = w.sessions.end_all(session, officer_id, "second factor reset")
+    ended = w.sessions.end_all(session, target.id, "second factor reset")  # type: ignore[arg-type]
     audit(session, Actor(who, w.now(), w.zone), None, "second_factor_reset", name=target.name, sessions_ended=ended)
     return _officers_page(request, session, notice=f"{target.name} will set up two-factor sign-in again when they next sign in.")
 

@@ -118,7 +118,17 @@ def me(request: Request, who: Officer = Depends(deps.officer)) -> Me:
     return Me(name=who.name, role=who.role.value, csrf_token=request.state.csrf_token)
 
 
-@router.get("/queue", response_model=QueueOut)
+# The queue's filters, read from the query string by `parse_filters`; described here for the OpenAPI description.
+FILTERS = {
+    "kind": "initial_feedback, complaint or compliment", "reason": "a reason code", "role": "who is complaining",
+    "team": "a team's number", "stage": "a stage", "channel": "email, telegram or webchat", "overdue": "1: overdue only",
+    "review": "needs (the default), confirmed or all", "owner": "me, none or an officer's number", "page": "from 1",
+}
+
+
+@router.get("/queue", response_model=QueueOut, openapi_extra={"parameters": [
+    {"name": name, "in": "query", "required": False, "schema": {"type": "string"}, "description": text}
+    for name, text in FILTERS.items()]})
 def queue(request: Request, who: Officer = Depends(deps.officer), session: Session = deps.DB) -> QueueOut:
     """The triage queue with the page's filters (kind, reason, role, team, stage, channel, overdue, review, owner, page)."""
     w = deps.web(request)

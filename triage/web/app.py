@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -23,7 +25,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from scheduler.clock import Clock
 from scheduler.policy import Policy
 from triage.report.web import report_router
-from triage.web import deps
+from triage.web import deps, values
 from triage.web.account import quote as _quote
 from triage.web.auth import Forbidden, NotSignedIn, SecondFactorOwed, Sessions, SignInLimiter
 from triage.web.csrf import CSRFMiddleware
@@ -107,24 +109,54 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if request.url.path.startswith("/api/") or exc.status_code not in (404, 405):
+        if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-        title = "Not found" if exc.status_code == 404 else "Not allowed"
-        text = str(exc.detail) if exc.status_code == 404 and exc.detail != "Not Found" else "There is no such page."
-        return deps.render(request, "message.html", status=exc.status_code, title=title, text=text)
+        text = "There is no such page." if exc.status_code == 405 or exc.detail == "Not Found" else str(exc.detail)
+        return _error_page(request, exc.status_code, text, exc.headers)
 
-    app.include_router(_public_router())
+    @app.exception_handler(RequestValidationError)
+    async def _not_understood(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+        return _error_page(request, 422, values.plain_words(exc.errors()))
+
+    @app.exception_handler(values.BadValue)
+    async def _bad_value(request: Request, exc: values.BadValue) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": str(exc)}, status_code=400)
+        return _error_page(request, 400, str(exc))
+
+    checked = Depends(_checked)
+    app.include_router(_public_router(), dependencies=[checked])
     for router in (account.router, dashboard.router, queue_page.router, case.router, admin.router, api.router):
-        app.include_router(router)
+        app.include_router(router, dependencies=[checked])
     # The annual report (triage/report), for managers and admins.
     reports = report_router(engine, policy, tz=zone, today=lambda: now().astimezone(zone).date(),
                             page=lambda request, context: deps.render(request, "report.html", **context))
     for router, role in [(reports, "manager"), *officer_routers]:
         needed = {"officer": deps.officer, "manager": deps.manager, "admin": deps.admin}[role]
-        app.include_router(router, dependencies=[Depends(needed)])
+        app.include_router(router, dependencies=[checked, Depends(needed)])
     for router in public_routers:
         app.include_router(router)
     return app
+
+
+TITLES = {400: "Not understood", 404: "Not found", 405: "Not allowed", 413: "Too large", 422: "Not understood",
+          429: "Too many tries"}
+
+
+def _error_page(request: Request, status: int, text: str, headers: dict[str, str] | None = None) -> Response:
+    """A refusal as a page in the app's layout (never raw JSON on a page meant for people)."""
+    response = deps.render(request, "message.html", status=status, title=TITLES.get(status, "That did not work"), text=text)
+    response.headers.update(headers or {})
+    return response
+
+
+async def _checked(request: Request) -> None:
+    """Every officers' route: no value that cannot be stored (a NUL) gets past the door."""
+    form = await request.form() if request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")) else None
+    values.without_nul([*request.query_params.multi_items(), *(form.multi_items() if form else ())])
 
 
 def _public_router() -> APIRouter:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -20,7 +19,7 @@ from sqlmodel import Session, select
 from models import Advocacy, Attachment, AuditEvent, Case, Deadline, Message, Officer, OutboxItem, StageRecord, TrainingLabel
 from models.enums import Kind, OfficerRole, Outcome, Reason, Role, Stage
 from triage.intake import REFERENCE
-from triage.web import casework, deps
+from triage.web import casework, deps, values
 from triage.web.auth import at_least
 from triage.web.casework import Actor, Refused
 from triage.web.queue import days_left, triage_options
@@ -123,15 +122,18 @@ def case_page(request: Request, reference: str, done: str = "", actor: Actor = D
 
 
 @router.get("/cases/{reference}/messages/{message_id}/raw", include_in_schema=False)
-def raw_message(reference: str, message_id: int, actor: Actor = Depends(deps.actor), session: Session = deps.DB) -> Response:
+def raw_message(reference: str, message_id: str, actor: Actor = Depends(deps.actor), session: Session = deps.DB) -> Response:
     """The email exactly as received, as a download (never shown in the browser)."""
     case = find_case(session, reference)
-    message = session.get(Message, message_id)
+    try:
+        message = session.get(Message, values.record_id(message_id, "message"))
+    except values.BadValue:
+        message = None
     if message is None or message.case_id != case.id or message.raw_bytes is None:
         raise HTTPException(404, "no raw email for that message")
-    casework.audit(session, actor, case, "downloaded_raw", message_id=message_id)
+    casework.audit(session, actor, case, "downloaded_raw", message_id=message.id)
     return Response(message.raw_bytes, media_type="application/octet-stream", headers={
-        "content-disposition": f'attachment; filename="{case.reference}-{message_id}.eml"'})
+        "content-disposition": f'attachment; filename="{case.reference}-{message.id}.eml"'})
 
 
 def _redirect(case: Case, done: str) -> Response:
@@ -149,20 +151,11 @@ def _act(request: Request, session: Session, reference: str, actor: Actor, done:
     case = find_case(session, reference)
     try:
         result = work(case)
-    except Refused as exc:
+    except (Refused, values.BadValue) as exc:
         return _refused(request, session, case, actor, str(exc), form)
     except ValueError as exc:
         return _refused(request, session, case, actor, f"that value is not allowed: {exc}", form)
     return _redirect(case, result if isinstance(result, str) and result in DONE else done)
-
-
-def _day(value: str, today: date) -> date:
-    if not value.strip():
-        return today
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise Refused(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
 @router.post("/cases/{reference}/triage", include_in_schema=False)
@@ -184,7 +177,8 @@ async def triage_action(request: Request, reference: str, actor: Actor = Depends
 def assign_action(request: Request, reference: str, owner: str = Form(""), team: str = Form(""),
                   actor: Actor = Depends(deps.actor), session: Session = deps.DB) -> Response:
     def work(case: Case) -> None:
-        casework.assign(session, case, actor, owner_id=int(owner) if owner else None, team_id=int(team) if team else None)
+        casework.assign(session, case, actor, owner_id=values.optional_id(owner, "officer"),
+                        team_id=values.optional_id(team, "team"))
 
     return _act(request, session, reference, actor, "assign", {"owner": owner, "team": team}, work)
 
@@ -230,7 +224,7 @@ def respond_action(request: Request, reference: str, outcome: str = Form(""), on
         if not outcome:
             raise Refused("choose the outcome")
         casework.record_response(session, case, deps.web(request).clock, actor, outcome=Outcome(outcome),
-                                 on=_day(on, actor.today), note=note)
+                                 on=values.day(on, "the response date", default=actor.today), note=note)
 
     return _act(request, session, reference, actor, "respond", {"outcome": outcome, "on": on, "note": note}, work)
 
@@ -239,7 +233,8 @@ def respond_action(request: Request, reference: str, outcome: str = Form(""), on
 def escalate_action(request: Request, reference: str, to: str = Form(""), on: str = Form(""),
                     actor: Actor = Depends(deps.actor), session: Session = deps.DB) -> Response:
     def work(case: Case) -> None:
-        casework.escalate(session, case, deps.web(request).clock, actor, to=Stage(to), requested_on=_day(on, actor.today))
+        casework.escalate(session, case, deps.web(request).clock, actor, to=Stage(to),
+                          requested_on=values.day(on, "the request date", default=actor.today))
 
     return _act(request, session, reference, actor, "escalate", {"to": to, "on": on}, work)
 
@@ -249,12 +244,8 @@ def remedies_action(request: Request, reference: str, adr: str = Form(""), adr_n
                     compensation: str = Form(""), learning: str = Form(""), actor: Actor = Depends(deps.actor),
                     session: Session = deps.DB) -> Response:
     def work(case: Case) -> None:
-        raw = compensation.strip().lstrip("£").replace(",", "") or "0"
-        try:
-            pence = round(float(raw) * 100)
-        except ValueError:
-            raise Refused(f"compensation {compensation.strip()[:20]!r} is not an amount in pounds, like 150 or 150.00") from None
-        casework.record_remedies(session, case, actor, adr=adr == "1", adr_note=adr_note, compensation_pence=pence, learning=learning)
+        casework.record_remedies(session, case, actor, adr=adr == "1", adr_note=adr_note,
+                                 compensation_pence=values.pence(compensation), learning=learning)
 
     form = {"adr": adr, "adr_note": adr_note, "compensation": compensation, "learning": learning}
     return _act(request, session, reference, actor, "remedies", form, work)

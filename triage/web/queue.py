@@ -23,6 +23,7 @@ from models.enums import (
     CaseStatus, Channel, DeadlineKind, DeadlineStatus, Kind, Reason, Role, SafeguardingLevel, Stage, TriageState,
 )
 from scheduler.calendar import WorkingDayCalendar
+from triage.web import values as checked
 
 PAGE_SIZE = 50
 WORKING = (CaseStatus.open, CaseStatus.responded)
@@ -77,22 +78,23 @@ def parse_filters(params: dict[str, str], me: int | None = None) -> tuple[QueueF
 
     for name, enum in (("kind", Kind), ("reason", Reason), ("role", Role), ("stage", Stage), ("channel", Channel)):
         choice(name, enum)
-    for name, target in (("team", "team_id"), ("page", "page")):
+    for name, target, parse in (("team", "team_id", lambda raw: checked.record_id(raw, "team")), ("page", "page", checked.page_number)):
         raw = params.get(name, "").strip()
         if raw:
-            if raw.isdigit() and int(raw) > 0:
-                values[target] = int(raw)
-            else:
-                errors.append(f"{name}: {raw!r} is not a number")
+            try:
+                values[target] = parse(raw)
+            except checked.BadValue as exc:
+                errors.append(str(exc))
     owner = params.get("owner", "").strip()
     if owner == "me" and me is not None:
         values["owner_id"] = me
     elif owner == "none":
         values["unassigned"] = True
-    elif owner.isdigit():
-        values["owner_id"] = int(owner)
     elif owner:
-        errors.append(f"owner: {owner!r} is not me, none or an officer")
+        try:
+            values["owner_id"] = checked.record_id(owner, "officer")
+        except checked.BadValue:
+            errors.append(f"owner: {checked.shown(owner)} is not me, none or an officer")
     values["overdue"] = params.get("overdue", "") in ("1", "on", "true", "yes")
     review = params.get("review", "needs") or "needs"
     if review not in REVIEW:
@@ -277,6 +279,9 @@ def _without_deadline(session: Session, f: QueueFilters, skip: int, take: int) -
 def fetch_queue(session: Session, f: QueueFilters, calendar: WorkingDayCalendar, today: date) -> QueuePage:
     """One page of the queue: flagged cases, then by deadline, then those with no deadline to meet."""
     start, end = (f.page - 1) * PAGE_SIZE, f.page * PAGE_SIZE
+    total = count_queue(session, f, today)
+    if start >= total:  # past the last page: nothing to show, and no deadline stream to scan for it
+        return QueuePage([], total, f)
     picked, flagged_total = _flagged(session, f, today, start, PAGE_SIZE)
     need = PAGE_SIZE - len(picked)
     if need > 0:
@@ -285,7 +290,6 @@ def fetch_queue(session: Session, f: QueueFilters, calendar: WorkingDayCalendar,
         picked.extend(stream[skip : skip + need])
         if len(stream) < skip + need and not f.overdue:  # the stream ran out: cases with no deadline follow
             picked.extend(_without_deadline(session, f, max(0, skip - len(stream)), PAGE_SIZE - len(picked)))
-    total = count_queue(session, f, today)
     return QueuePage(_rows(session, picked[: end - start], calendar, today), total, f)
 
 
