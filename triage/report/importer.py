@@ -1,6 +1,7 @@
 """`heard import`: historic representations from a CSV file into the case record.
 
-1. Every row is read and checked (`layout.RowReader`); a bad row is kept as (line, reason).
+1. Every record is read (`sources`: a record that cannot be read is a bad row, never skipped)
+   and checked (`layout.RowReader`); a bad row is kept as (line, reason).
 2. Good rows are written in chunks with Core bulk inserts (`executemany`), all inside one
    transaction: cases first (their ids come back in order), then stages, deadlines and
    advocacy offers.
@@ -12,10 +13,9 @@ Deadlines come from the statutory clock, so imported cases explain their dates a
 
 from __future__ import annotations
 
-import csv
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -32,9 +32,9 @@ from models.enums import CaseStatus, DeadlineKind, DeadlineStatus, Kind, Procedu
 from scheduler.clock import CaseEvents, Clock, DueDate
 from triage.report.bulk import BulkInsert
 from triage.report.layout import Representation, RowError, RowReader, StageRow, check_header
+from triage.report.sources import Progress, Row, Unreadable, open_source, place
 
 MAX_ERRORS_KEPT = 1000
-PROGRESS_STEP = 1 << 18  # report progress every 256 KB read, not every line
 OUR_REFERENCE = re.compile(r"CSC-(\d{4})-(\d{5})")
 CASE, STAGE, DEADLINE, ADVOCACY, TEAM = (t.__table__ for t in (Case, StageRecord, Deadline, Advocacy, Team))  # type: ignore[attr-defined]
 CASE_COLUMNS = (
@@ -82,25 +82,6 @@ class ImportResult:
             self.error_count += 1
             if len(self.errors) < MAX_ERRORS_KEPT:
                 self.errors.append((line, reason))
-
-
-def _lines(path: Path, progress: Callable[[int], None] | None) -> Iterator[str]:
-    """The file's lines as text: UTF-8 (with or without a BOM), else Windows-1252 as Excel saves it."""
-    with path.open("rb") as fh:
-        first, unreported = True, 0
-        for raw in fh:
-            unreported += len(raw)
-            if progress and unreported >= PROGRESS_STEP:
-                progress(unreported)
-                unreported = 0
-            if first:
-                raw, first = raw.removeprefix(b"\xef\xbb\xbf"), False
-            try:
-                yield raw.decode("utf-8")
-            except UnicodeDecodeError:
-                yield raw.decode("cp1252", errors="replace")
-        if progress and unreported:
-            progress(unreported)
 
 
 class _Writer:
@@ -250,28 +231,34 @@ def import_csv(
     tz: ZoneInfo,
     now: datetime,
     skip_bad: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
     chunk_size: int = 5000,
 ) -> ImportResult:
     """Import the file; raises `ImportFailed` (having written nothing) when it cannot be imported whole."""
     result = ImportResult()
     reader = RowReader(today=now.astimezone(tz).date())
     try:
-        lines = _lines(path, progress)
-        rows = csv.reader(lines)
-        header = check_header(next(rows, []))
+        source = open_source(path, progress=progress)
     except OSError as exc:
         raise ImportFailed(f"{path}: cannot read: {exc.strerror}") from None
+    except Unreadable as exc:
+        raise ImportFailed(f"{path.name}: {exc}") from None
+    try:
+        header = check_header(source.header)
     except RowError as exc:
-        raise ImportFailed(f"{path}: line 1: {exc}") from None
+        source.close()
+        raise ImportFailed(f"{path.name}: {place(source.header_line)}: {exc}") from None
     seen: set[str] = set()
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":  # room for the indexes of a million cases; reset below
             conn.exec_driver_sql("PRAGMA cache_size=-262144")
             conn.commit()
         try:
-            _import_rows(conn, path, rows, header, reader, writer_args=(clock, tz, now), result=result, seen=seen, skip_bad=skip_bad, chunk_size=chunk_size)
+            _import_rows(conn, path, source.rows(), header, reader, writer_args=(clock, tz, now), result=result, seen=seen, skip_bad=skip_bad, chunk_size=chunk_size)
+        except Unreadable as exc:  # found part-way through the file: the transaction is rolled back
+            raise ImportFailed(f"{path.name}: {exc}; nothing was imported", result) from None
         finally:
+            source.close()
             if conn.dialect.name == "sqlite":
                 conn.rollback()
                 conn.exec_driver_sql("PRAGMA cache_size=-2000")
@@ -281,7 +268,7 @@ def import_csv(
     return result
 
 
-def _import_rows(conn: Connection, path: Path, rows: Any, header: list[str], reader: RowReader, *, writer_args: tuple[Clock, ZoneInfo, datetime], result: ImportResult, seen: set[str], skip_bad: bool, chunk_size: int) -> None:
+def _import_rows(conn: Connection, path: Path, rows: Iterator[Row], header: list[str], reader: RowReader, *, writer_args: tuple[Clock, ZoneInfo, datetime], result: ImportResult, seen: set[str], skip_bad: bool, chunk_size: int) -> None:
     clock, tz, now = writer_args
     # The database work of each chunk runs on a writer thread while this one reads the next
     # chunk: SQLite and psycopg let go of the GIL while they work, so the two overlap.
@@ -307,30 +294,23 @@ def _import_rows(conn: Connection, path: Path, rows: Any, header: list[str], rea
             in_flight.append(pool.submit(store, list(pending)))
             pending.clear()
 
-        line = rows.line_num
-        try:
-            for values in rows:
-                start, line = line + 1, rows.line_num
-                if not any(v.strip() for v in values):
-                    continue
-                result.rows += 1
-                if len(values) != len(header):
-                    result.add_error(start, f"has {len(values)} fields; the header has {len(header)}")
-                    continue
-                try:
-                    rep = reader.read(dict(zip(header, values, strict=True)))
-                except RowError as exc:
-                    result.add_error(start, str(exc))
-                    continue
-                if rep.reference in seen:
-                    result.add_error(start, f"reference {rep.reference} appears earlier in the file")
-                    continue
-                seen.add(rep.reference)
-                pending.append((start, rep))
-                if len(pending) >= chunk_size:
-                    flush()
-        except csv.Error as exc:
-            result.add_error(line + 1, f"not valid CSV: {exc}")
+        for start, values, problem in rows:
+            result.rows += 1
+            if problem:
+                result.add_error(start, problem)
+                continue
+            try:
+                rep = reader.read(dict(zip(header, values, strict=True)))
+            except RowError as exc:
+                result.add_error(start, str(exc))
+                continue
+            if rep.reference in seen:
+                result.add_error(start, f"reference {rep.reference} appears earlier in the file")
+                continue
+            seen.add(rep.reference)
+            pending.append((start, rep))
+            if len(pending) >= chunk_size:
+                flush()
         if pending:
             flush()
         while in_flight:
