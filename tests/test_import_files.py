@@ -122,3 +122,54 @@ def test_a_carriage_return_inside_quotes_is_part_of_the_text(sqlite_engine, tmp_
     with Session(sqlite_engine) as session:
         assert session.exec(select(Case.learning).where(Case.reference == "Q-1")).one() == "first\rsecond\r\nthird"
     assert imported(sqlite_engine) == ["Q-1", "Q-2"]
+
+
+QUOTED = "reference,kind,received_on,learning"
+
+
+def test_a_quote_never_closed_is_reported_where_it_opened_and_swallows_nothing(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """It used to take every later row into one field, import one row, and exit 0."""
+    path = tmp_path / "quote.csv"
+    path.write_text("\n".join([QUOTED, "Q-1,compliment,02/06/2025,fine", 'Q-2,compliment,02/06/2025,"Apologised', "Q-3,compliment,02/06/2025,", "Q-4,compliment,02/06/2025,", ""]))
+    reason = 'line 3: has a quote (") opened on this line that is never closed'
+    result = heard_import(engine, path)
+    assert result.returncode == 1
+    assert error_line(result) == f"Error: quote.csv: 1 bad row(s), the first on {reason}; nothing was imported"
+    assert nothing_written(engine)
+    result = heard_import(engine, path, "--skip-bad")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[-2:] == ["Skipped 1 bad row(s):", f"  {reason}"]
+    assert imported(engine) == ["Q-1", "Q-3", "Q-4"]
+
+
+def test_a_quote_closed_by_a_later_rows_quote_is_found_too(sqlite_engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Q-2's stray quote pairs with Q-4's opening one: read leniently, Q-3 and half of Q-4 would vanish into Q-2's text."""
+    lines = [QUOTED, 'Q-2,compliment,02/06/2025,"Apologised', "Q-3,compliment,02/06/2025,", 'Q-4,compliment,02/06/2025,"Two', 'lines."', ""]
+    path = tmp_path / "pair.csv"
+    path.write_text("\r\n".join(lines))
+    result = heard_import(sqlite_engine, path, "--skip-bad")
+    assert result.stderr.splitlines()[-1] == '  line 2: has a quote (") opened on this line that is never closed'
+    assert imported(sqlite_engine) == ["Q-3", "Q-4"]
+    with Session(sqlite_engine) as session:
+        assert session.exec(select(Case.learning).where(Case.reference == "Q-4")).one() == "Two\r\nlines."
+
+
+def test_a_quote_never_closed_in_a_long_file_loses_no_row_after_it(sqlite_engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Past 131,072 characters the CSV reader gives up on the field; the rows it had swallowed are read again."""
+    after = [f"L-{n},compliment,02/06/2025,{'x' * 60}" for n in range(3000)]
+    path = tmp_path / "long.csv"
+    path.write_text("\n".join([QUOTED, 'L-A,compliment,02/06/2025,"never closed', *after, ""]))
+    result = heard_import(sqlite_engine, path, "--skip-bad")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[-2:] == ["Skipped 1 bad row(s):", '  line 2: has a quote (") opened on this line that is never closed']
+    assert len(imported(sqlite_engine)) == 3000
+
+
+def test_the_line_a_quote_opened_on_is_named_when_its_row_began_earlier() -> None:
+    from triage.report.csv_records import Records
+
+    lines = ['F-1,x,"two\n', 'lines","never closed\n', "F-2,a,b,c\n"]
+    assert [tuple(r) for r in Records(iter(lines), eol="\n", delimiter=",")] == [
+        (1, [], 'has a quote (") opened on line 2 that is never closed'),
+        (3, ["F-2", "a", "b", "c"], ""),
+    ]

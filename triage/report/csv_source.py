@@ -4,18 +4,17 @@ Accepted: UTF-8 with or without a byte-order mark, Windows-1252 (Excel's plain "
 UTF-16 with its byte-order mark; lines ending in LF, CRLF, or CR alone (old Mac files); commas,
 or tabs when the header has tabs and no comma (Excel's "Unicode Text"). What is told from the
 start of the file is decided once, before any row is read, and a file that does not fit is
-refused in one line. A record that goes wrong mid-file becomes one bad `Row`, and reading
-carries on at the line after it.
+refused in one line. Records are then read by `csv_records`, where a broken one is a bad row.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from triage.report.csv_records import Records
 from triage.report.sources import Progress, Row, Unreadable, place, plain_header
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -75,26 +74,6 @@ def _byte_lines(fh: BinaryIO, end: bytes) -> Iterator[bytes]:
         yield rest
 
 
-class _Lines:
-    """The file's lines for `csv.reader`, numbered, keeping those of the record being read."""
-
-    def __init__(self, texts: Iterator[str]) -> None:
-        self._texts = texts
-        self.number = 0  # the last line taken from the file
-        self.record: list[tuple[int, str]] = []
-
-    def __iter__(self) -> _Lines:
-        return self
-
-    def __next__(self) -> str:
-        text = next(self._texts, None)
-        if text is None:
-            raise StopIteration
-        self.number += 1
-        self.record.append((self.number, text))
-        return text
-
-
 class CsvSource:
     """A CSV file's header and records (see the module docstring for what it accepts)."""
 
@@ -109,10 +88,10 @@ class CsvSource:
         self._progress, self._unreported = progress, 0
         self._fh = path.open("rb")
         self._fh.seek(bom)
-        self._lines = _Lines(self._texts())
-        self._reader = csv.reader(self._lines, delimiter=delimiter)
-        self._records = self._read()
-        header = next(self._records, None)
+        self._records = Records(self._texts(), eol=self.eol, delimiter=delimiter)
+        self._lines = self._records.lines
+        self._rows = iter(self._records)
+        header = next(self._rows, None)
         if header is None:
             self.close()
             raise Unreadable("the file has only blank lines")
@@ -124,7 +103,7 @@ class CsvSource:
     def rows(self) -> Iterator[Row]:
         """Every record after the header, each with as many values as the header has columns, or a problem."""
         width = len(self.header)
-        for row in self._records:
+        for row in self._rows:
             if row.problem or len(row.values) == width:
                 yield row
             else:
@@ -134,28 +113,6 @@ class CsvSource:
 
     def close(self) -> None:
         self._fh.close()
-
-    def _read(self) -> Iterator[Row]:
-        lines, reader = self._lines, self._reader
-        while True:
-            lines.record.clear()
-            try:
-                values = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:  # the reader starts afresh at the next line
-                yield Row(lines.record[0][0], [], self._broken(str(exc)))
-                continue
-            if any(v.strip() for v in values):
-                yield Row(lines.record[0][0], values)
-
-    def _broken(self, message: str) -> str:
-        if message.startswith("new-line character"):
-            stray = "a carriage return (CR)" if self.eol == "\n" else "a line feed (LF)"
-            return f"has {stray} in the middle of a line, outside quotes; remove it, or put the field in quotes"
-        if message.startswith("field larger"):
-            return f"has a field longer than {csv.field_size_limit():,} characters"
-        return f"is not valid CSV ({message})"
 
     def _texts(self) -> Iterator[str]:
         """Decoded lines, each ending in the line end (the last given one if it had none)."""
