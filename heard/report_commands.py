@@ -62,16 +62,16 @@ def import_command(file: Path, skip_bad: bool) -> None:
         engine.dispose()
     if result.error_count:
         click.echo(f"Skipped {result.error_count:,} bad row(s):", err=True)
-        _print_errors(result.errors, result.error_count)
+        _print_errors(result.errors, result.error_count, shown=result.error_count)  # a row skipped is a row listed
     teams = f"; new teams: {', '.join(result.teams_created)}" if result.teams_created else ""
     click.echo(f"Imported {result.imported:,} representation(s) from {file.name}{teams}.")
 
 
-def _print_errors(errors: list[tuple[int, str]], count: int) -> None:
-    for line, reason in errors[:SHOWN_ERRORS]:
+def _print_errors(errors: list[tuple[int, str]], count: int, shown: int = SHOWN_ERRORS) -> None:
+    for line, reason in errors[:shown]:
         click.echo(f"  line {line}: {reason}", err=True)
-    if count > SHOWN_ERRORS:
-        click.echo(f"  … and {count - SHOWN_ERRORS:,} more", err=True)
+    if count > shown:
+        click.echo(f"  … and {count - shown:,} more", err=True)
 
 
 @click.command()

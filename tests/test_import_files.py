@@ -173,3 +173,16 @@ def test_the_line_a_quote_opened_on_is_named_when_its_row_began_earlier() -> Non
         (1, [], 'has a quote (") opened on line 2 that is never closed'),
         (3, ["F-2", "a", "b", "c"], ""),
     ]
+
+
+def test_skip_bad_lists_every_row_it_skips(sqlite_engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """It used to list 50 and say "… and 1,005 more", keeping only the first 1,000 at all."""
+    bad = [f"B-{n},grumble,02/06/2025,Fostering" for n in range(1055)]
+    path = tmp_path / "many.csv"
+    path.write_text("\n".join([HEADER, *rows("G-1"), *bad, *rows("G-2"), ""]))
+    result = heard_import(sqlite_engine, path, "--skip-bad")
+    assert result.returncode == 0, result.stderr
+    listed = [line for line in result.stderr.splitlines() if line.startswith("  ")]
+    assert listed == [f"  line {n}: kind 'grumble' is not one of: initial_feedback, complaint, compliment" for n in range(3, 1058)]
+    assert "Skipped 1,055 bad row(s):" in result.stderr
+    assert imported(sqlite_engine) == ["G-1", "G-2"]

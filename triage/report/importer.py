@@ -34,7 +34,7 @@ from triage.report.bulk import BulkInsert
 from triage.report.layout import Representation, RowError, RowReader, StageRow, check_header
 from triage.report.sources import Progress, Row, Unreadable, open_source, place
 
-MAX_ERRORS_KEPT = 1000
+MAX_ERRORS_KEPT = 1000  # when nothing is imported; with skip_bad every skipped row is kept, to be listed
 OUR_REFERENCE = re.compile(r"CSC-(\d{4})-(\d{5})")
 CASE, STAGE, DEADLINE, ADVOCACY, TEAM = (t.__table__ for t in (Case, StageRecord, Deadline, Advocacy, Team))  # type: ignore[attr-defined]
 CASE_COLUMNS = (
@@ -74,13 +74,14 @@ class ImportResult:
     error_count: int = 0
     teams_created: list[str] = field(default_factory=list)
     committed: bool = False
+    keep_all_errors: bool = False
 
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add_error(self, line: int, reason: str) -> None:
         with self._lock:  # the reader and the writer thread both report
             self.error_count += 1
-            if len(self.errors) < MAX_ERRORS_KEPT:
+            if self.keep_all_errors or len(self.errors) < MAX_ERRORS_KEPT:
                 self.errors.append((line, reason))
 
 
@@ -235,7 +236,7 @@ def import_csv(
     chunk_size: int = 5000,
 ) -> ImportResult:
     """Import the file; raises `ImportFailed` (having written nothing) when it cannot be imported whole."""
-    result = ImportResult()
+    result = ImportResult(keep_all_errors=skip_bad)
     reader = RowReader(today=now.astimezone(tz).date())
     try:
         source = open_source(path, progress=progress)
