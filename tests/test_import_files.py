@@ -186,3 +186,28 @@ def test_skip_bad_lists_every_row_it_skips(sqlite_engine, tmp_path) -> None:  # 
     assert listed == [f"  line {n}: kind 'grumble' is not one of: initial_feedback, complaint, compliment" for n in range(3, 1058)]
     assert "Skipped 1,055 bad row(s):" in result.stderr
     assert imported(sqlite_engine) == ["G-1", "G-2"]
+
+
+def test_a_header_without_rows_imports_nothing_and_exits_1(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "header.csv"
+    path.write_text(f"{HEADER}\r\n\r\n")
+    for options in ((), ("--skip-bad",)):
+        result = heard_import(engine, path, *options)
+        assert result.returncode == 1
+        assert error_line(result) == "Error: header.csv: the file has a header but no rows; nothing was imported"
+        assert "Imported" not in result.stdout
+        assert nothing_written(engine)
+
+
+def test_skip_bad_with_every_row_bad_imports_nothing_and_exits_1(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "bad.csv"
+    path.write_text("\n".join([HEADER, "B-1,grumble,02/06/2025,Fostering", "B-2,compliment,31/02/2025,Fostering", ""]))
+    result = heard_import(engine, path, "--skip-bad")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-3:] == [
+        "  line 2: kind 'grumble' is not one of: initial_feedback, complaint, compliment",
+        "  line 3: received_on '31/02/2025' is not a date (YYYY-MM-DD or DD/MM/YYYY)",
+        "Error: bad.csv: all 2 row(s) are bad; nothing was imported",
+    ]
+    assert "Imported" not in result.stdout
+    assert nothing_written(engine)

@@ -321,6 +321,11 @@ def _import_rows(conn: Connection, path: Path, rows: Iterator[Row], header: list
             result.imported = 0
             line, reason = min(result.errors)
             raise ImportFailed(f"{path.name}: {result.error_count} bad row(s), the first on line {line}: {reason}; nothing was imported", result)
+        if not result.imported:  # an import of nothing is not a success
+            transaction.rollback()
+            if result.error_count:
+                raise ImportFailed(f"{path.name}: all {result.error_count:,} row(s) are bad; nothing was imported", result)
+            raise ImportFailed(f"{path.name}: the file has a header but no rows; nothing was imported")
         writer.reserve_references()
         conn.execute(sa.insert(AuditEvent.__table__), [{  # type: ignore[attr-defined]
             "at": now, "actor": "heard import", "action": "import",
