@@ -36,7 +36,8 @@ def _last_complete_year(today: date) -> int:
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--skip-bad", is_flag=True, help="Import the good rows and list the bad ones (default: a bad row stops the whole import).")
-def import_command(file: Path, skip_bad: bool) -> None:
+@click.option("--dry-run", is_flag=True, help="Read and check everything, and say what would be imported; write nothing.")
+def import_command(file: Path, skip_bad: bool, dry_run: bool) -> None:
     """Load historic representations from a CSV file (layout in README.md, "Importing past records").
 
     Every row is checked. If any row is bad, its line number and reason are printed and
@@ -50,7 +51,7 @@ def import_command(file: Path, skip_bad: bool) -> None:
     size = file.stat().st_size
     try:
         with click.progressbar(length=size, label=f"Importing {file.name}", file=sys.stderr, show_eta=True) as bar:
-            result = import_csv(engine, file, clock=ctx.clock, tz=ctx.settings.zone, now=datetime.now(UTC), skip_bad=skip_bad, progress=bar.update)
+            result = import_csv(engine, file, clock=ctx.clock, tz=ctx.settings.zone, now=datetime.now(UTC), skip_bad=skip_bad, dry_run=dry_run, progress=bar.update)
     except ImportFailed as exc:
         if exc.result:
             _print_errors(exc.result.errors, exc.result.error_count)
@@ -61,10 +62,13 @@ def import_command(file: Path, skip_bad: bool) -> None:
     finally:
         engine.dispose()
     if result.error_count:
-        click.echo(f"Skipped {result.error_count:,} bad row(s):", err=True)
+        click.echo(f"{'Would skip' if dry_run else 'Skipped'} {result.error_count:,} bad row(s):", err=True)
         _print_errors(result.errors, result.error_count, shown=result.error_count)  # a row skipped is a row listed
     teams = f"; new teams: {', '.join(result.teams_created)}" if result.teams_created else ""
-    click.echo(f"Imported {result.imported:,} representation(s) from {file.name}{teams}.")
+    if dry_run:
+        click.echo(f"Would import {result.imported:,} representation(s) from {file.name}{teams}; nothing was written (dry run).")
+    else:
+        click.echo(f"Imported {result.imported:,} representation(s) from {file.name}{teams}.")
 
 
 def _print_errors(errors: list[tuple[int, str]], count: int, shown: int = SHOWN_ERRORS) -> None:

@@ -211,3 +211,29 @@ def test_skip_bad_with_every_row_bad_imports_nothing_and_exits_1(engine, tmp_pat
     ]
     assert "Imported" not in result.stdout
     assert nothing_written(engine)
+
+
+def test_a_dry_run_checks_everything_and_writes_nothing(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    first = tmp_path / "first.csv"
+    first.write_text("\n".join([HEADER, "D-0,compliment,02/06/2025,", ""]))
+    assert heard_import(engine, first).returncode == 0
+    path = tmp_path / "dry.csv"
+    path.write_text("\n".join([HEADER, *rows("D-1", "D-0", "D-2"), "D-3,grumble,02/06/2025,", ""]))
+    result = heard_import(engine, path, "--dry-run")
+    assert result.returncode == 1
+    assert error_line(result) == "Error: dry.csv: 2 bad row(s), the first on line 3: reference D-0 is already in the case record; nothing was imported"
+    result = heard_import(engine, path, "--dry-run", "--skip-bad")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[-3:] == [
+        "Would skip 2 bad row(s):",
+        "  line 3: reference D-0 is already in the case record",
+        "  line 5: kind 'grumble' is not one of: initial_feedback, complaint, compliment",
+    ]
+    assert result.stdout.strip() == "Would import 2 representation(s) from dry.csv; new teams: Fostering; nothing was written (dry run)."
+    assert imported(engine) == ["D-0"]
+    with Session(engine) as session:
+        assert not session.exec(select(Team)).first()
+        assert len(session.exec(select(AuditEvent)).all()) == 1
+    result = heard_import(engine, path, "--skip-bad")
+    assert result.stdout.strip() == "Imported 2 representation(s) from dry.csv; new teams: Fostering."
+    assert imported(engine) == ["D-0", "D-1", "D-2"]

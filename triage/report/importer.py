@@ -86,13 +86,14 @@ class ImportResult:
 
 
 class _Writer:
-    """Bulk-writes validated representations on one connection (one transaction)."""
+    """Bulk-writes validated representations on one connection (one transaction); in a dry run
+    it only counts them and the teams they would create."""
 
-    def __init__(self, conn: Connection, clock: Clock, tz: ZoneInfo, now: datetime, result: ImportResult) -> None:
-        self.conn, self.clock, self.tz, self.now, self.result = conn, clock, tz, now, result
-        self.teams = {name: id_ for id_, name in conn.execute(sa.select(TEAM.c.id, TEAM.c.name))}
+    def __init__(self, conn: Connection, clock: Clock, tz: ZoneInfo, now: datetime, result: ImportResult, *, dry_run: bool = False) -> None:
+        self.conn, self.clock, self.tz, self.now, self.result, self.dry_run = conn, clock, tz, now, result, dry_run
+        self.teams: dict[str, int | None] = {name: id_ for id_, name in conn.execute(sa.select(TEAM.c.id, TEAM.c.name))}
         self.postgres = conn.dialect.name == "postgresql"
-        if not self.postgres:
+        if not self.postgres and not dry_run:
             # SQLite: take the write lock now (a statement that changes nothing), so no other
             # process inserts a case while this transaction hands out the ids after the highest.
             conn.exec_driver_sql("DELETE FROM referencesequence WHERE 0")
@@ -135,7 +136,8 @@ class _Writer:
         if not name:
             return None
         if name not in self.teams:
-            self.teams[name] = self.conn.execute(sa.insert(TEAM).values(name=name).returning(TEAM.c.id)).scalar_one()
+            insert = sa.insert(TEAM).values(name=name).returning(TEAM.c.id)
+            self.teams[name] = None if self.dry_run else self.conn.execute(insert).scalar_one()
             self.result.teams_created.append(name)
         return self.teams[name]
 
@@ -155,6 +157,11 @@ class _Writer:
         return next(d for d in self.clock.deadlines(events) if d.kind is DeadlineKind.stage_2)
 
     def write(self, reps: list[Representation]) -> None:
+        if self.dry_run:
+            for rep in reps:
+                self._team_id(rep.team)
+            self.result.imported += len(reps)
+            return
         for rep in reps:
             if match := OUR_REFERENCE.fullmatch(rep.reference):
                 year, number = int(match.group(1)), int(match.group(2))
@@ -232,10 +239,14 @@ def import_csv(
     tz: ZoneInfo,
     now: datetime,
     skip_bad: bool = False,
+    dry_run: bool = False,
     progress: Progress | None = None,
     chunk_size: int = 5000,
 ) -> ImportResult:
-    """Import the file; raises `ImportFailed` (having written nothing) when it cannot be imported whole."""
+    """Import the file; raises `ImportFailed` (having written nothing) when it cannot be imported whole.
+
+    A dry run reads and checks everything, references against the case record too, and writes nothing.
+    """
     result = ImportResult(keep_all_errors=skip_bad)
     reader = RowReader(today=now.astimezone(tz).date())
     try:
@@ -255,7 +266,7 @@ def import_csv(
             conn.exec_driver_sql("PRAGMA cache_size=-262144")
             conn.commit()
         try:
-            _import_rows(conn, path, source.rows(), header, reader, writer_args=(clock, tz, now), result=result, seen=seen, skip_bad=skip_bad, chunk_size=chunk_size)
+            _import_rows(conn, path, source.rows(), header, reader, writer_args=(clock, tz, now), result=result, seen=seen, skip_bad=skip_bad, dry_run=dry_run, chunk_size=chunk_size)
         except Unreadable as exc:  # found part-way through the file: the transaction is rolled back
             raise ImportFailed(f"{path.name}: {exc}; nothing was imported", result) from None
         finally:
@@ -264,17 +275,17 @@ def import_csv(
                 conn.rollback()
                 conn.exec_driver_sql("PRAGMA cache_size=-2000")
                 conn.commit()
-    result.committed = True
+    result.committed = not dry_run
     result.errors.sort()
     return result
 
 
-def _import_rows(conn: Connection, path: Path, rows: Iterator[Row], header: list[str], reader: RowReader, *, writer_args: tuple[Clock, ZoneInfo, datetime], result: ImportResult, seen: set[str], skip_bad: bool, chunk_size: int) -> None:
+def _import_rows(conn: Connection, path: Path, rows: Iterator[Row], header: list[str], reader: RowReader, *, writer_args: tuple[Clock, ZoneInfo, datetime], result: ImportResult, seen: set[str], skip_bad: bool, dry_run: bool, chunk_size: int) -> None:
     clock, tz, now = writer_args
     # The database work of each chunk runs on a writer thread while this one reads the next
     # chunk: SQLite and psycopg let go of the GIL while they work, so the two overlap.
     with conn.begin() as transaction, ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as pool:
-        writer = _Writer(conn, clock, tz, now, result)
+        writer = _Writer(conn, clock, tz, now, result, dry_run=dry_run)
         pending: list[tuple[int, Representation]] = []
         in_flight: list[Future[None]] = []
 
@@ -326,6 +337,9 @@ def _import_rows(conn: Connection, path: Path, rows: Iterator[Row], header: list
             if result.error_count:
                 raise ImportFailed(f"{path.name}: all {result.error_count:,} row(s) are bad; nothing was imported", result)
             raise ImportFailed(f"{path.name}: the file has a header but no rows; nothing was imported")
+        if dry_run:
+            transaction.rollback()
+            return
         writer.reserve_references()
         conn.execute(sa.insert(AuditEvent.__table__), [{  # type: ignore[attr-defined]
             "at": now, "actor": "heard import", "action": "import",
