@@ -79,7 +79,7 @@ def test_utf16_keeps_letters_beyond_ascii(sqlite_engine, tmp_path) -> None:  # t
             f"reference,kind\r,received_on\n{rows('U-1')[0]}\n".encode(),
             "line 1 is broken by a carriage return (CR) while other lines end in a line feed (LF), so where its rows end is unclear; save it again as CSV UTF-8",
         ),
-        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), "an old-style Excel workbook (.xls), which cannot be read; save it as CSV"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), "an old-style Excel workbook (.xls), which cannot be read; save it as .xlsx, or as CSV"),
         (b"\x89PNG\r\n\x1a\n" + bytes(100), "not a text file (it holds binary data); save the records as CSV UTF-8"),
         (
             "\n".join([HEADER, *rows(*(f"U-{n}" for n in range(2000))), ""]).encode() + b"U-X,compliment,\x0002/06/2025,Fostering\n",

@@ -77,6 +77,8 @@ def _byte_lines(fh: BinaryIO, end: bytes) -> Iterator[bytes]:
 class CsvSource:
     """A CSV file's header and records (see the module docstring for what it accepts)."""
 
+    sheet = None
+
     def __init__(self, path: Path, head: bytes, progress: Progress | None) -> None:
         self.codec, bom = _encoding(head)
         text = head[bom:].decode(self.codec or "utf-8", errors="replace")

@@ -1,4 +1,4 @@
-"""`heard import`: historic representations from a CSV file into the case record.
+"""`heard import`: historic representations from a CSV file or an Excel workbook into the case record.
 
 1. Every record is read (`sources`: a record that cannot be read is a bad row, never skipped)
    and checked (`layout.RowReader`); a bad row is kept as (line, reason).
@@ -75,6 +75,7 @@ class ImportResult:
     teams_created: list[str] = field(default_factory=list)
     committed: bool = False
     keep_all_errors: bool = False
+    sheet: str | None = None  # the worksheet read, for a workbook
 
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -83,6 +84,10 @@ class ImportResult:
             self.error_count += 1
             if self.keep_all_errors or len(self.errors) < MAX_ERRORS_KEPT:
                 self.errors.append((line, reason))
+
+    def place(self, line: int) -> str:
+        """A line of a CSV file, or a row of the worksheet."""
+        return place(line, self.sheet)
 
 
 class _Writer:
@@ -240,26 +245,29 @@ def import_csv(
     now: datetime,
     skip_bad: bool = False,
     dry_run: bool = False,
+    sheet: str | None = None,
     progress: Progress | None = None,
     chunk_size: int = 5000,
 ) -> ImportResult:
     """Import the file; raises `ImportFailed` (having written nothing) when it cannot be imported whole.
 
     A dry run reads and checks everything, references against the case record too, and writes nothing.
+    `sheet` names the worksheet to read from a workbook (default: the first).
     """
     result = ImportResult(keep_all_errors=skip_bad)
     reader = RowReader(today=now.astimezone(tz).date())
     try:
-        source = open_source(path, progress=progress)
+        source = open_source(path, sheet=sheet, progress=progress)
     except OSError as exc:
         raise ImportFailed(f"{path}: cannot read: {exc.strerror}") from None
     except Unreadable as exc:
         raise ImportFailed(f"{path.name}: {exc}") from None
+    result.sheet = source.sheet
     try:
         header = check_header(source.header)
     except RowError as exc:
         source.close()
-        raise ImportFailed(f"{path.name}: {place(source.header_line)}: {exc}") from None
+        raise ImportFailed(f"{path.name}: {result.place(source.header_line)}: {exc}") from None
     seen: set[str] = set()
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":  # room for the indexes of a million cases; reset below
@@ -331,17 +339,19 @@ def _import_rows(conn: Connection, path: Path, rows: Iterator[Row], header: list
             transaction.rollback()
             result.imported = 0
             line, reason = min(result.errors)
-            raise ImportFailed(f"{path.name}: {result.error_count} bad row(s), the first on line {line}: {reason}; nothing was imported", result)
+            raise ImportFailed(f"{path.name}: {result.error_count} bad row(s), the first on {result.place(line)}: {reason}; nothing was imported", result)
         if not result.imported:  # an import of nothing is not a success
             transaction.rollback()
             if result.error_count:
                 raise ImportFailed(f"{path.name}: all {result.error_count:,} row(s) are bad; nothing was imported", result)
-            raise ImportFailed(f"{path.name}: the file has a header but no rows; nothing was imported")
+            where = "the file" if result.sheet is None else f"sheet {result.sheet!r}"
+            raise ImportFailed(f"{path.name}: {where} has a header but no rows; nothing was imported")
         if dry_run:
             transaction.rollback()
             return
         writer.reserve_references()
         conn.execute(sa.insert(AuditEvent.__table__), [{  # type: ignore[attr-defined]
             "at": now, "actor": "heard import", "action": "import",
-            "detail": {"file": path.name, "rows": result.rows, "imported": result.imported, "skipped": result.error_count},
+            "detail": {"file": path.name, "rows": result.rows, "imported": result.imported, "skipped": result.error_count}
+            | ({"sheet": result.sheet} if result.sheet is not None else {}),
         }])
