@@ -22,6 +22,8 @@ from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 from triage.report.sources import Progress, Row, Unreadable, place, plain_header
 
+PROGRESS_ROWS = 1024
+
 
 def _text(value: Any) -> str:
     if value is None:
@@ -69,6 +71,8 @@ class XlsxSource:
             self.close()
             raise
         self.sheet: str | None = worksheet.title
+        declared = worksheet.max_row or 0  # only to move the progress bar along
+        self._reported, self._step = 0, self._size * PROGRESS_ROWS // declared if declared > PROGRESS_ROWS else 0
         worksheet.reset_dimensions()  # the size a workbook declares can be wrong: read every row there is
         self._rows = self._read(worksheet)
         header = next(self._rows, None)
@@ -93,8 +97,13 @@ class XlsxSource:
                     continue
                 values = values[:width]
             yield Row(row.line, values + [""] * (width - len(values)))
-        if self._progress:
-            self._progress(self._size)
+        self._report(self._size - self._reported)
+
+    def _report(self, size: int) -> None:
+        size = min(size, self._size - self._reported)
+        if self._progress and size > 0:
+            self._progress(size)
+            self._reported += size
 
     def close(self) -> None:
         self._book.close()
@@ -104,6 +113,8 @@ class XlsxSource:
         number = 0
         try:
             for number, cells in enumerate(worksheet.iter_rows(values_only=True), start=1):
+                if self._step and number % PROGRESS_ROWS == 0:  # openpyxl reads slowly: show it moving
+                    self._report(self._step)
                 values = [_text(c) for c in cells]
                 if any(v.strip() for v in values):
                     yield Row(number, values)
