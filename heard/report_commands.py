@@ -1,13 +1,17 @@
-"""`heard import` (historic representations from CSV) and `heard report` (the annual report)."""
+"""`heard import` (historic representations from CSV or Excel) and `heard report` (the annual report)."""
 
 from __future__ import annotations
 
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
+
+if TYPE_CHECKING:
+    from triage.report.importer import ImportResult
 
 FORMATS = {"html": "html", "csv": "csv.zip", "json": "json"}
 SHOWN_ERRORS = 50
@@ -36,13 +40,20 @@ def _last_complete_year(today: date) -> int:
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--skip-bad", is_flag=True, help="Import the good rows and list the bad ones (default: a bad row stops the whole import).")
-def import_command(file: Path, skip_bad: bool) -> None:
-    """Load historic representations from a CSV file (layout in README.md, "Importing past records").
+@click.option("--dry-run", is_flag=True, help="Read and check everything, and say what would be imported; write nothing.")
+@click.option("--sheet", metavar="NAME", help="The worksheet of an Excel workbook to read (default: the first).")
+def import_command(file: Path, skip_bad: bool, dry_run: bool, sheet: str | None) -> None:
+    """Load historic representations from a CSV file or an Excel workbook (.xlsx) (layout in
+    README.md, "Importing past records").
 
-    Every row is checked. If any row is bad, its line number and reason are printed and
-    nothing at all is imported, unless --skip-bad is given.
+    Every row is checked. If any row is bad, its line (or sheet and row) and reason are printed
+    and nothing at all is imported, unless --skip-bad is given.
     """
     from triage.report.importer import ImportFailed, import_csv
+    from triage.report.sources import is_workbook
+
+    if sheet is not None and not is_workbook(file):
+        raise click.BadParameter(f"is for Excel workbooks (.xlsx), and {file.name} is not one", param_hint="--sheet")
 
     ctx = _context()
     _migrated(ctx)
@@ -50,10 +61,10 @@ def import_command(file: Path, skip_bad: bool) -> None:
     size = file.stat().st_size
     try:
         with click.progressbar(length=size, label=f"Importing {file.name}", file=sys.stderr, show_eta=True) as bar:
-            result = import_csv(engine, file, clock=ctx.clock, tz=ctx.settings.zone, now=datetime.now(UTC), skip_bad=skip_bad, progress=bar.update)
+            result = import_csv(engine, file, clock=ctx.clock, tz=ctx.settings.zone, now=datetime.now(UTC), skip_bad=skip_bad, dry_run=dry_run, sheet=sheet, progress=bar.update)
     except ImportFailed as exc:
         if exc.result:
-            _print_errors(exc.result.errors, exc.result.error_count)
+            _print_errors(exc.result, SHOWN_ERRORS)
         raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
@@ -61,17 +72,21 @@ def import_command(file: Path, skip_bad: bool) -> None:
     finally:
         engine.dispose()
     if result.error_count:
-        click.echo(f"Skipped {result.error_count:,} bad row(s):", err=True)
-        _print_errors(result.errors, result.error_count)
+        click.echo(f"{'Would skip' if dry_run else 'Skipped'} {result.error_count:,} bad row(s):", err=True)
+        _print_errors(result, result.error_count)  # a row skipped is a row listed
+    source = file.name if result.sheet is None else f"{file.name} (sheet {result.sheet!r})"
     teams = f"; new teams: {', '.join(result.teams_created)}" if result.teams_created else ""
-    click.echo(f"Imported {result.imported:,} representation(s) from {file.name}{teams}.")
+    if dry_run:
+        click.echo(f"Would import {result.imported:,} representation(s) from {source}{teams}; nothing was written (dry run).")
+    else:
+        click.echo(f"Imported {result.imported:,} representation(s) from {source}{teams}.")
 
 
-def _print_errors(errors: list[tuple[int, str]], count: int) -> None:
-    for line, reason in errors[:SHOWN_ERRORS]:
-        click.echo(f"  line {line}: {reason}", err=True)
-    if count > SHOWN_ERRORS:
-        click.echo(f"  … and {count - SHOWN_ERRORS:,} more", err=True)
+def _print_errors(result: ImportResult, shown: int) -> None:
+    for line, reason in result.errors[:shown]:
+        click.echo(f"  {result.place(line)}: {reason}", err=True)
+    if result.error_count > shown:
+        click.echo(f"  … and {result.error_count - shown:,} more", err=True)
 
 
 @click.command()

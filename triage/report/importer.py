@@ -1,6 +1,7 @@
-"""`heard import`: historic representations from a CSV file into the case record.
+"""`heard import`: historic representations from a CSV file or an Excel workbook into the case record.
 
-1. Every row is read and checked (`layout.RowReader`); a bad row is kept as (line, reason).
+1. Every record is read (`sources`: a record that cannot be read is a bad row, never skipped)
+   and checked (`layout.RowReader`); a bad row is kept as (line, reason).
 2. Good rows are written in chunks with Core bulk inserts (`executemany`), all inside one
    transaction: cases first (their ids come back in order), then stages, deadlines and
    advocacy offers.
@@ -12,10 +13,9 @@ Deadlines come from the statutory clock, so imported cases explain their dates a
 
 from __future__ import annotations
 
-import csv
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -32,9 +32,9 @@ from models.enums import CaseStatus, DeadlineKind, DeadlineStatus, Kind, Procedu
 from scheduler.clock import CaseEvents, Clock, DueDate
 from triage.report.bulk import BulkInsert
 from triage.report.layout import Representation, RowError, RowReader, StageRow, check_header
+from triage.report.sources import Progress, Row, Unreadable, open_source, place
 
-MAX_ERRORS_KEPT = 1000
-PROGRESS_STEP = 1 << 18  # report progress every 256 KB read, not every line
+MAX_ERRORS_KEPT = 1000  # when nothing is imported; with skip_bad every skipped row is kept, to be listed
 OUR_REFERENCE = re.compile(r"CSC-(\d{4})-(\d{5})")
 CASE, STAGE, DEADLINE, ADVOCACY, TEAM = (t.__table__ for t in (Case, StageRecord, Deadline, Advocacy, Team))  # type: ignore[attr-defined]
 CASE_COLUMNS = (
@@ -74,43 +74,31 @@ class ImportResult:
     error_count: int = 0
     teams_created: list[str] = field(default_factory=list)
     committed: bool = False
+    keep_all_errors: bool = False
+    sheet: str | None = None  # the worksheet read, for a workbook
 
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add_error(self, line: int, reason: str) -> None:
         with self._lock:  # the reader and the writer thread both report
             self.error_count += 1
-            if len(self.errors) < MAX_ERRORS_KEPT:
+            if self.keep_all_errors or len(self.errors) < MAX_ERRORS_KEPT:
                 self.errors.append((line, reason))
 
-
-def _lines(path: Path, progress: Callable[[int], None] | None) -> Iterator[str]:
-    """The file's lines as text: UTF-8 (with or without a BOM), else Windows-1252 as Excel saves it."""
-    with path.open("rb") as fh:
-        first, unreported = True, 0
-        for raw in fh:
-            unreported += len(raw)
-            if progress and unreported >= PROGRESS_STEP:
-                progress(unreported)
-                unreported = 0
-            if first:
-                raw, first = raw.removeprefix(b"\xef\xbb\xbf"), False
-            try:
-                yield raw.decode("utf-8")
-            except UnicodeDecodeError:
-                yield raw.decode("cp1252", errors="replace")
-        if progress and unreported:
-            progress(unreported)
+    def place(self, line: int) -> str:
+        """A line of a CSV file, or a row of the worksheet."""
+        return place(line, self.sheet)
 
 
 class _Writer:
-    """Bulk-writes validated representations on one connection (one transaction)."""
+    """Bulk-writes validated representations on one connection (one transaction); in a dry run
+    it only counts them and the teams they would create."""
 
-    def __init__(self, conn: Connection, clock: Clock, tz: ZoneInfo, now: datetime, result: ImportResult) -> None:
-        self.conn, self.clock, self.tz, self.now, self.result = conn, clock, tz, now, result
-        self.teams = {name: id_ for id_, name in conn.execute(sa.select(TEAM.c.id, TEAM.c.name))}
+    def __init__(self, conn: Connection, clock: Clock, tz: ZoneInfo, now: datetime, result: ImportResult, *, dry_run: bool = False) -> None:
+        self.conn, self.clock, self.tz, self.now, self.result, self.dry_run = conn, clock, tz, now, result, dry_run
+        self.teams: dict[str, int | None] = {name: id_ for id_, name in conn.execute(sa.select(TEAM.c.id, TEAM.c.name))}
         self.postgres = conn.dialect.name == "postgresql"
-        if not self.postgres:
+        if not self.postgres and not dry_run:
             # SQLite: take the write lock now (a statement that changes nothing), so no other
             # process inserts a case while this transaction hands out the ids after the highest.
             conn.exec_driver_sql("DELETE FROM referencesequence WHERE 0")
@@ -153,7 +141,8 @@ class _Writer:
         if not name:
             return None
         if name not in self.teams:
-            self.teams[name] = self.conn.execute(sa.insert(TEAM).values(name=name).returning(TEAM.c.id)).scalar_one()
+            insert = sa.insert(TEAM).values(name=name).returning(TEAM.c.id)
+            self.teams[name] = None if self.dry_run else self.conn.execute(insert).scalar_one()
             self.result.teams_created.append(name)
         return self.teams[name]
 
@@ -173,6 +162,11 @@ class _Writer:
         return next(d for d in self.clock.deadlines(events) if d.kind is DeadlineKind.stage_2)
 
     def write(self, reps: list[Representation]) -> None:
+        if self.dry_run:
+            for rep in reps:
+                self._team_id(rep.team)
+            self.result.imported += len(reps)
+            return
         for rep in reps:
             if match := OUR_REFERENCE.fullmatch(rep.reference):
                 year, number = int(match.group(1)), int(match.group(2))
@@ -250,43 +244,56 @@ def import_csv(
     tz: ZoneInfo,
     now: datetime,
     skip_bad: bool = False,
-    progress: Callable[[int], None] | None = None,
+    dry_run: bool = False,
+    sheet: str | None = None,
+    progress: Progress | None = None,
     chunk_size: int = 5000,
 ) -> ImportResult:
-    """Import the file; raises `ImportFailed` (having written nothing) when it cannot be imported whole."""
-    result = ImportResult()
+    """Import the file; raises `ImportFailed` (having written nothing) when it cannot be imported whole.
+
+    A dry run reads and checks everything, references against the case record too, and writes nothing.
+    `sheet` names the worksheet to read from a workbook (default: the first).
+    """
+    result = ImportResult(keep_all_errors=skip_bad)
     reader = RowReader(today=now.astimezone(tz).date())
     try:
-        lines = _lines(path, progress)
-        rows = csv.reader(lines)
-        header = check_header(next(rows, []))
+        source = open_source(path, sheet=sheet, progress=progress)
     except OSError as exc:
         raise ImportFailed(f"{path}: cannot read: {exc.strerror}") from None
+    except Unreadable as exc:
+        raise ImportFailed(f"{path.name}: {exc}") from None
+    result.sheet = source.sheet
+    try:
+        header = check_header(source.header)
     except RowError as exc:
-        raise ImportFailed(f"{path}: line 1: {exc}") from None
+        source.close()
+        raise ImportFailed(f"{path.name}: {result.place(source.header_line)}: {exc}") from None
     seen: set[str] = set()
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":  # room for the indexes of a million cases; reset below
             conn.exec_driver_sql("PRAGMA cache_size=-262144")
             conn.commit()
         try:
-            _import_rows(conn, path, rows, header, reader, writer_args=(clock, tz, now), result=result, seen=seen, skip_bad=skip_bad, chunk_size=chunk_size)
+            _import_rows(conn, path, source.rows(), header, reader, writer_args=(clock, tz, now), result=result, seen=seen, skip_bad=skip_bad, dry_run=dry_run, chunk_size=chunk_size)
+        except Unreadable as exc:  # found part-way through the file: the transaction is rolled back
+            raise ImportFailed(f"{path.name}: {exc}; nothing was imported", result) from None
         finally:
+            source.close()
             if conn.dialect.name == "sqlite":
                 conn.rollback()
                 conn.exec_driver_sql("PRAGMA cache_size=-2000")
                 conn.commit()
-    result.committed = True
+    result.committed = not dry_run
     result.errors.sort()
     return result
 
 
-def _import_rows(conn: Connection, path: Path, rows: Any, header: list[str], reader: RowReader, *, writer_args: tuple[Clock, ZoneInfo, datetime], result: ImportResult, seen: set[str], skip_bad: bool, chunk_size: int) -> None:
+def _import_rows(conn: Connection, path: Path, rows: Iterator[Row], header: list[str], reader: RowReader, *, writer_args: tuple[Clock, ZoneInfo, datetime], result: ImportResult, seen: set[str], skip_bad: bool, dry_run: bool, chunk_size: int) -> None:
     clock, tz, now = writer_args
     # The database work of each chunk runs on a writer thread while this one reads the next
     # chunk: SQLite and psycopg let go of the GIL while they work, so the two overlap.
     with conn.begin() as transaction, ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as pool:
-        writer = _Writer(conn, clock, tz, now, result)
+        writer = _Writer(conn, clock, tz, now, result, dry_run=dry_run)
         pending: list[tuple[int, Representation]] = []
         in_flight: list[Future[None]] = []
 
@@ -307,30 +314,23 @@ def _import_rows(conn: Connection, path: Path, rows: Any, header: list[str], rea
             in_flight.append(pool.submit(store, list(pending)))
             pending.clear()
 
-        line = rows.line_num
-        try:
-            for values in rows:
-                start, line = line + 1, rows.line_num
-                if not any(v.strip() for v in values):
-                    continue
-                result.rows += 1
-                if len(values) != len(header):
-                    result.add_error(start, f"has {len(values)} fields; the header has {len(header)}")
-                    continue
-                try:
-                    rep = reader.read(dict(zip(header, values, strict=True)))
-                except RowError as exc:
-                    result.add_error(start, str(exc))
-                    continue
-                if rep.reference in seen:
-                    result.add_error(start, f"reference {rep.reference} appears earlier in the file")
-                    continue
-                seen.add(rep.reference)
-                pending.append((start, rep))
-                if len(pending) >= chunk_size:
-                    flush()
-        except csv.Error as exc:
-            result.add_error(line + 1, f"not valid CSV: {exc}")
+        for start, values, problem in rows:
+            result.rows += 1
+            if problem:
+                result.add_error(start, problem)
+                continue
+            try:
+                rep = reader.read(dict(zip(header, values, strict=True)))
+            except RowError as exc:
+                result.add_error(start, str(exc))
+                continue
+            if rep.reference in seen:
+                result.add_error(start, f"reference {rep.reference} appears earlier in the file")
+                continue
+            seen.add(rep.reference)
+            pending.append((start, rep))
+            if len(pending) >= chunk_size:
+                flush()
         if pending:
             flush()
         while in_flight:
@@ -339,9 +339,19 @@ def _import_rows(conn: Connection, path: Path, rows: Any, header: list[str], rea
             transaction.rollback()
             result.imported = 0
             line, reason = min(result.errors)
-            raise ImportFailed(f"{path.name}: {result.error_count} bad row(s), the first on line {line}: {reason}; nothing was imported", result)
+            raise ImportFailed(f"{path.name}: {result.error_count} bad row(s), the first on {result.place(line)}: {reason}; nothing was imported", result)
+        if not result.imported:  # an import of nothing is not a success
+            transaction.rollback()
+            if result.error_count:
+                raise ImportFailed(f"{path.name}: all {result.error_count:,} row(s) are bad; nothing was imported", result)
+            where = "the file" if result.sheet is None else f"sheet {result.sheet!r}"
+            raise ImportFailed(f"{path.name}: {where} has a header but no rows; nothing was imported")
+        if dry_run:
+            transaction.rollback()
+            return
         writer.reserve_references()
         conn.execute(sa.insert(AuditEvent.__table__), [{  # type: ignore[attr-defined]
             "at": now, "actor": "heard import", "action": "import",
-            "detail": {"file": path.name, "rows": result.rows, "imported": result.imported, "skipped": result.error_count},
+            "detail": {"file": path.name, "rows": result.rows, "imported": result.imported, "skipped": result.error_count}
+            | ({"sheet": result.sheet} if result.sheet is not None else {}),
         }])
