@@ -101,7 +101,7 @@ def build(url: str, n: int) -> None:
     engine = make_engine(url)
     with session_scope(engine) as s:
         from models import Team
-        from triage.web.auth import add_officer
+        from desk.auth import add_officer
 
         for name in ["Children in Care", "Leaving Care", "Fostering", "Family Support", "Disabled Children", "Front Door"]:
             s.add(Team(name=name))
@@ -186,7 +186,7 @@ def _percentile(values: list[float], p: float) -> float:
 def measure(url: str, runs: int) -> None:
     from fastapi.testclient import TestClient
 
-    from triage.web import create_app
+    from desk import create_app
 
     engine = make_engine(url)
     app = create_app(engine, load_policy(None), secret_key="b" * 32, now=lambda: NOW, public_url="https://bench")

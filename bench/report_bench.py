@@ -6,7 +6,7 @@
 
 Targets: the import of 1,000,000 rows in under 2 minutes; the report over 1,000,000
 representations in under 10 s; each under 1 GB of memory. Each phase runs in a process of its
-own so its peak resident memory is its own. The CSV is made by `triage.report.synthetic`
+own so its peak resident memory is its own. The CSV is made by `reports.synthetic`
 (three financial years, 2023/24 to 2025/26) and is not part of the timings.
 """
 
@@ -38,7 +38,7 @@ def phase_import(url: str, csv_path: Path) -> dict:
 
     from models import make_engine
     from scheduler import Clock, load_policy
-    from triage.report.importer import import_csv
+    from reports.importer import import_csv
 
     engine = make_engine(url)
     started, cpu = time.perf_counter(), time.process_time()
@@ -49,9 +49,9 @@ def phase_import(url: str, csv_path: Path) -> dict:
 def phase_report(url: str) -> dict:
     from models import make_engine
     from scheduler import load_policy
-    from triage.report.compute import build_report
-    from triage.report.exports import to_csv_zip, to_json
-    from triage.report.html import render_document
+    from reports.compute import build_report
+    from reports.exports import to_csv_zip, to_json
+    from reports.html import render_document
 
     engine = make_engine(url)
     timings = {}
@@ -107,7 +107,7 @@ def main() -> None:
         return
 
     from models.migrate import upgrade
-    from triage.report import synthetic
+    from reports import synthetic
 
     with tempfile.TemporaryDirectory(prefix="heard-bench-") as tmp:
         csv_path = args.csv or Path(tmp) / "representations.csv"

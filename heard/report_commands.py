@@ -11,7 +11,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 if TYPE_CHECKING:
-    from triage.report.importer import ImportResult
+    from reports.importer import ImportResult
 
 FORMATS = {"html": "html", "csv": "csv.zip", "json": "json"}
 SHOWN_ERRORS = 50
@@ -49,8 +49,8 @@ def import_command(file: Path, skip_bad: bool, dry_run: bool, sheet: str | None)
     Every row is checked. If any row is bad, its line (or sheet and row) and reason are printed
     and nothing at all is imported, unless --skip-bad is given.
     """
-    from triage.report.importer import ImportFailed, import_csv
-    from triage.report.sources import is_workbook
+    from reports.importer import ImportFailed, import_csv
+    from reports.sources import is_workbook
 
     if sheet is not None and not is_workbook(file):
         raise click.BadParameter(f"is for Excel workbooks (.xlsx), and {file.name} is not one", param_hint="--sheet")
@@ -97,9 +97,9 @@ def _print_errors(result: ImportResult, shown: int) -> None:
 @click.option("--years", type=click.IntRange(2, 10), default=2, show_default=True, help="Years side by side: more than 2 adds a trend table and chart (councils publish 3 to 5).")
 def report(year: int | None, fmt: str, output: str | None, suppress_below: int, years: int) -> None:
     """Produce the statutory annual report (regulation 13) for a financial year, beside the year before."""
-    from triage.report.compute import build_report
-    from triage.report.exports import to_csv_zip, to_json
-    from triage.report.html import render_document
+    from reports.compute import build_report
+    from reports.exports import to_csv_zip, to_json
+    from reports.html import render_document
 
     ctx = _context()
     _migrated(ctx)

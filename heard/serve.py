@@ -75,8 +75,8 @@ def _chat_reader():  # type: ignore[no-untyped-def]
 
 
 def _web(settings: Settings, engine: Engine, policy: Policy) -> Part:
-    from triage.web import create_app
-    from triage.web.auth import first_admin, load_or_create_secret
+    from desk import create_app
+    from desk.auth import first_admin, load_or_create_secret
 
     secret = settings.secret_key.get_secret_value() or load_or_create_secret(Path("var") / "secret_key")
     first_password = first_admin(engine)

@@ -43,12 +43,12 @@ def officer() -> None:
 @click.option("--generate-password", is_flag=True, help="Make up a password and print it once, instead of asking for one.")
 def officer_add(name: str, role: str, email: str, team_name: str, generate_password: bool) -> None:
     """Add an officer. Asks for the password (twice) unless --generate-password is given."""
-    from triage.web.auth import MIN_PASSWORD_LENGTH, add_officer, new_password
+    from desk.auth import MIN_PASSWORD_LENGTH, add_officer, new_password
 
     engine = _ctx().engine()
     password = new_password() if generate_password else click.prompt(
         f"Password for {name} (at least {MIN_PASSWORD_LENGTH} characters)", hide_input=True, confirmation_prompt=True)
-    from triage.web.names import checked
+    from desk.names import checked
 
     try:
         with session_scope(engine) as session:
@@ -86,8 +86,8 @@ def _change_officer(name: str, change, done: str) -> None:  # type: ignore[no-un
     from datetime import UTC, datetime
 
     from models import AuditEvent
-    from triage.web.auth import Sessions
-    from triage.web.names import normalise
+    from desk.auth import Sessions
+    from desk.names import normalise
 
     engine = _ctx().engine()
     try:
@@ -111,7 +111,7 @@ def _change_officer(name: str, change, done: str) -> None:  # type: ignore[no-un
 @click.argument("name")
 def officer_reset_password(name: str) -> None:
     """Give an officer a new password, printed once, and end their sessions (e.g. an admin who lost theirs)."""
-    from triage.web.auth import hash_password, new_password
+    from desk.auth import hash_password, new_password
 
     password = new_password()
 
@@ -139,7 +139,7 @@ def officer_enable(name: str) -> None:
 @click.argument("name")
 def officer_reset_second_factor(name: str) -> None:
     """Forget an officer's authenticator app and recovery codes; they set it up again at their next sign-in."""
-    from triage.web import second_factor
+    from desk import second_factor
 
     _change_officer(name, lambda session, found: second_factor.reset(found),
                     "{name} will set up two-factor sign-in again at their next sign-in")

@@ -19,9 +19,9 @@ from models.enums import AdvocacyAnswer, CaseStatus, DeadlineKind, DeadlineStatu
 from scheduler import CaseEvents, Clock, WorkingDayCalendar, load_policy
 from tests.helpers import ROOT, heard_env
 from triage.intake import next_reference
-from triage.report.importer import ImportFailed, import_csv
-from triage.report.layout import COLUMNS, RowError, RowReader
-from triage.report.workdays import WorkingDayIndex
+from reports.importer import ImportFailed, import_csv
+from reports.layout import COLUMNS, RowError, RowReader
+from reports.workdays import WorkingDayIndex
 
 SAMPLE = ROOT / "tests" / "data" / "report_sample.csv"
 LONDON = ZoneInfo("Europe/London")

@@ -166,7 +166,7 @@ def test_a_quote_never_closed_in_a_long_file_loses_no_row_after_it(sqlite_engine
 
 
 def test_the_line_a_quote_opened_on_is_named_when_its_row_began_earlier() -> None:
-    from triage.report.csv_records import Records
+    from reports.csv_records import Records
 
     lines = ['F-1,x,"two\n', 'lines","never closed\n', "F-2,a,b,c\n"]
     assert [tuple(r) for r in Records(iter(lines), eol="\n", delimiter=",")] == [

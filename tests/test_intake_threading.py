@@ -16,7 +16,7 @@ from models.enums import CaseStatus, Channel, Direction, Kind, Reason, Role, Tri
 from scheduler.clock import Clock
 from scheduler.policy import load_policy
 from triage.intake import Suggestion, take_in
-from triage.web.casework import Actor, merge
+from desk.casework import Actor, merge
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 LONDON = ZoneInfo("Europe/London")

@@ -15,10 +15,10 @@ from models import Case
 from models.enums import CaseStatus, Channel, Kind
 from scheduler import WorkingDayCalendar, load_policy
 from tests.test_import import SAMPLE, _heard, complaint, run_import, write_csv
-from triage.report.compute import build_report
-from triage.report.exports import to_csv_zip, to_dict, to_json
-from triage.report.html import render_document
-from triage.report.model import publishable
+from reports.compute import build_report
+from reports.exports import to_csv_zip, to_dict, to_json
+from reports.html import render_document
+from reports.model import publishable
 
 POLICY = load_policy()
 CALENDAR = WorkingDayCalendar()

@@ -26,9 +26,9 @@ import pytest
 
 from scheduler import load_policy
 from tests.test_import import run_import
-from triage.report.compute import build_report
-from triage.report.exports import to_dict
-from triage.report.html import render_document
+from reports.compute import build_report
+from reports.exports import to_dict
+from reports.html import render_document
 
 DATA = Path(__file__).parent / "data" / "report_year.csv"
 N = None  # no figure: nothing to divide by
@@ -307,7 +307,7 @@ def _ticks(svg: str) -> list[str]:
 
 
 def test_count_axes_tick_at_whole_numbers_and_no_legend_covers_the_plot(report) -> None:  # type: ignore[no-untyped-def]
-    from triage.report import charts
+    from reports import charts
 
     for key in ("monthly", "by_team", "timeliness_stage_1", "volumes"):
         svg = charts.chart(report.table(key), report)

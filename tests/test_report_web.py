@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from scheduler import load_policy
 from tests.test_import import SAMPLE, run_import
-from triage.report.web import report_router
+from reports.web import report_router
 
 
 @pytest.fixture

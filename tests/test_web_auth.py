@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from models import AuditEvent, Officer, session_scope
 from models.enums import OfficerRole
 from tests.web_helpers import PASSWORD, Now, add, client, csrf_token, make_app, open_case, sign_in
-from triage.web.auth import hash_password, load_or_create_secret
+from desk.auth import hash_password, load_or_create_secret
 
 SESSION_COOKIE = "__Host-heard_session"
 PUBLIC = {"/signin", "/signout", "/healthz", "/static/heard.css", "/static/heard.js"}
@@ -180,7 +180,7 @@ def test_an_admin_adds_an_officer_who_can_then_sign_in(engine: Engine) -> None:
 
 
 def test_the_first_start_makes_an_admin_whose_password_is_shown_once(engine: Engine) -> None:
-    from triage.web.auth import first_admin
+    from desk.auth import first_admin
 
     password = first_admin(engine)
     assert password and len(password) >= 20

@@ -17,7 +17,7 @@ from models import Case, Officer, Team, make_engine
 from models.enums import CaseStatus, OfficerRole
 from tests.helpers import ROOT, free_port, heard_env, run_heard
 from tests.web_helpers import open_case
-from triage.web.auth import check_password
+from desk.auth import check_password
 
 
 @pytest.fixture

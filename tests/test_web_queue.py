@@ -15,7 +15,7 @@ from models.enums import Channel, Kind, Reason, Role, SafeguardingLevel, TriageS
 from scheduler.calendar import WorkingDayCalendar
 from tests.web_helpers import Now, case, form, make_app, open_case, sign_in
 from triage.intake import Suggestion
-from triage.web.queue import working_days_between
+from desk.queue import working_days_between
 
 
 def day(d: int, month: int = 11) -> datetime:

@@ -72,7 +72,7 @@ def test_an_officer_does_not_need_a_code_unless_the_policy_says_everyone(sqlite_
     _, response = password_step(make_app(sqlite_engine), "olu")
     assert response.headers["location"] == "/queue"
     policy = load_policy(None).model_copy(update={"security": load_policy(None).security.model_copy(update={"two_factor": "everyone"})})
-    from triage.web import create_app
+    from desk import create_app
     from tests.web_helpers import LONDON, SECRET
 
     strict = create_app(sqlite_engine, policy, secret_key=SECRET, zone=LONDON, now=Now(), public_url="https://heard.test")

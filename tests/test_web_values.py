@@ -1,4 +1,4 @@
-"""The checks every route uses on values from URLs and forms (triage/web/values.py)."""
+"""The checks every route uses on values from URLs and forms (models/values.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from triage.web.values import MAX_ID, BadValue, day, optional_id, page_number, pence, plain_words, record_id, short_text, whole_number
+from models.values import MAX_ID, BadValue, day, optional_id, page_number, pence, plain_words, record_id, short_text, whole_number
 
 
 @pytest.mark.parametrize("raw", ["²", "٣", "1_000", "+5", "-1", "1e3", "0x10", "", " ", "1.0", "x" * 10_000])

@@ -21,8 +21,8 @@ from models.enums import Channel, Direction, OfficerRole
 from scheduler.clock import Clock
 from scheduler.policy import load_policy
 from triage.intake import Suggestion, take_in
-from triage.web import create_app
-from triage.web.auth import add_officer
+from desk import create_app
+from desk.auth import add_officer
 
 LONDON = ZoneInfo("Europe/London")
 SECRET = "s" * 40

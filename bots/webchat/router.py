@@ -41,7 +41,7 @@ from models.enums import Channel, Direction
 from scheduler.clock import Clock
 from scheduler.policy import Policy
 from triage.intake import Classify
-from triage.web.values import MAX_ID, BadValue, whole_number
+from models.values import MAX_ID, BadValue, whole_number
 
 HERE = Path(__file__).parent
 COOKIE = "heard_chat"

@@ -19,11 +19,12 @@ from sqlmodel import Session, select
 from models import Advocacy, Attachment, AuditEvent, Case, Deadline, Message, Officer, OutboxItem, StageRecord, TrainingLabel
 from models.enums import Kind, OfficerRole, Outcome, Reason, Role, Stage
 from triage.intake import REFERENCE
-from triage.web import casework, deps, values
-from triage.web.auth import at_least
-from triage.web.casework import Actor, Refused
-from triage.web.queue import days_left, triage_options
-from triage.web.review import Verdict, confirm_triage, reply, safeguarding_level
+from desk import casework, deps
+from models import values
+from desk.auth import at_least
+from desk.casework import Actor, Refused
+from desk.queue import days_left, triage_options
+from desk.review import Verdict, confirm_triage, reply, safeguarding_level
 
 router = APIRouter()
 

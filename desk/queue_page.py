@@ -10,9 +10,9 @@ from sqlmodel import Session
 
 from models import Officer, Team
 from models.enums import Kind, Reason, Role
-from triage.web import deps
-from triage.web.casework import Actor, Refused
-from triage.web.queue import fetch_queue, parse_filters, triage_options
+from desk import deps
+from desk.casework import Actor, Refused
+from desk.queue import fetch_queue, parse_filters, triage_options
 
 router = APIRouter()
 
@@ -33,8 +33,8 @@ def confirm_from_queue(
     safeguarding: str = Form(""), back: str = Form(""), actor: Actor = Depends(deps.actor), session: Session = deps.DB,
 ) -> Response:
     """Confirm or correct from the queue row, then return to the same view."""
-    from triage.web.case import find_case
-    from triage.web.review import Verdict, confirm_triage, safeguarding_level
+    from desk.case import find_case
+    from desk.review import Verdict, confirm_triage, safeguarding_level
 
     case = find_case(session, reference)
     reasons = list(case.reasons)

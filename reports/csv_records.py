@@ -13,7 +13,7 @@ import csv
 from collections import deque
 from collections.abc import Iterator
 
-from triage.report.sources import Row, Unreadable
+from reports.sources import Row, Unreadable
 
 MAX_RUNAWAYS = 100  # quotes never closed before the file is taken for something other than CSV
 

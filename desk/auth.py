@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 
 from models import Officer, OfficerSession, SignInAttempt
 from models.enums import OfficerRole
-from triage.web.names import checked, normalise
+from desk.names import checked, normalise
 
 _hasher = PasswordHasher()
 # Verifying against this when the name is unknown keeps the time the same either way.

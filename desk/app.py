@@ -24,11 +24,12 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from scheduler.clock import Clock
 from scheduler.policy import Policy
-from triage.report.web import report_router
-from triage.web import deps, values
-from triage.web.account import quote as _quote
-from triage.web.auth import Forbidden, NotSignedIn, SecondFactorOwed, Sessions, SignInLimiter
-from triage.web.csrf import CSRFMiddleware
+from reports.web import report_router
+from desk import deps
+from models import values
+from desk.account import quote as _quote
+from desk.auth import Forbidden, NotSignedIn, SecondFactorOwed, Sessions, SignInLimiter
+from desk.csrf import CSRFMiddleware
 
 STATIC = Path(__file__).parent / "static"
 
@@ -60,13 +61,13 @@ def create_app(
     Requests are answered only for the host of `public_url`, loopback names and `allowed_hosts`
     (others get 400); links are paths, never built on a Host header a client chooses."""
     from scheduler.policy import load_policy
-    from triage.web.auth import load_or_create_secret
+    from desk.auth import load_or_create_secret
 
     policy = policy or load_policy(None)
     secret_key = secret_key or load_or_create_secret(Path("var") / "secret_key")
     if len(secret_key) < 16:
         raise ValueError("the web app's secret key must be at least 16 characters")
-    from triage.web import account, admin, api, case, dashboard, queue_page
+    from desk import account, admin, api, case, dashboard, queue_page
 
     app = FastAPI(title="Heard", description="Officers' API: the triage queue and cases.",
                   docs_url=None, redoc_url=None, openapi_url=None)
@@ -130,7 +131,7 @@ def create_app(
     app.include_router(_public_router(), dependencies=[checked])
     for router in (account.router, dashboard.router, queue_page.router, case.router, admin.router, api.router):
         app.include_router(router, dependencies=[checked])
-    # The annual report (triage/report), for managers and admins.
+    # The annual report (reports), for managers and admins.
     reports = report_router(engine, policy, tz=zone, today=lambda: now().astimezone(zone).date(),
                             page=lambda request, context: deps.render(request, "report.html", **context))
     for router, role in [(reports, "manager"), *officer_routers]:

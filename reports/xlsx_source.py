@@ -20,7 +20,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
-from triage.report.sources import Progress, Row, Unreadable, place, plain_header
+from reports.sources import Progress, Row, Unreadable, place, plain_header
 
 PROGRESS_ROWS = 1024
 

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from triage.report.csv_records import Records
-from triage.report.sources import Progress, Row, Unreadable, place, plain_header
+from reports.csv_records import Records
+from reports.sources import Progress, Row, Unreadable, place, plain_header
 
 UTF8_BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}

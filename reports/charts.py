@@ -14,7 +14,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from triage.report.model import AnnualReport, Table  # noqa: E402
+from reports.model import AnnualReport, Table  # noqa: E402
 
 CURRENT, PREVIOUS, THIRD = "#1d70b8", "#b1b4b6", "#d4351c"
 RC = {

@@ -10,9 +10,10 @@ from sqlmodel import Session, select
 
 from models import AuditEvent, Case, Officer, Team
 from models.enums import OfficerRole
-from triage.web import deps, second_factor, values
-from triage.web.auth import add_officer, hash_password, new_password
-from triage.web.casework import Actor, audit
+from desk import deps, second_factor
+from models import values
+from desk.auth import add_officer, hash_password, new_password
+from desk.casework import Actor, audit
 
 router = APIRouter()
 

@@ -56,8 +56,8 @@ def open_source(path: Path, *, sheet: str | None = None, progress: Progress | No
 
     `sheet` names the worksheet of a workbook to read (default: the first).
     """
-    from triage.report.csv_source import CsvSource
-    from triage.report.xlsx_source import XlsxSource
+    from reports.csv_source import CsvSource
+    from reports.xlsx_source import XlsxSource
 
     with path.open("rb") as fh:
         head = fh.read(HEAD)

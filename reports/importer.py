@@ -30,9 +30,9 @@ from sqlalchemy.engine import Connection, Engine
 from models import Advocacy, AuditEvent, Case, Deadline, ReferenceSequence, StageRecord, Team
 from models.enums import CaseStatus, DeadlineKind, DeadlineStatus, Kind, Procedure, Stage, TriageState
 from scheduler.clock import CaseEvents, Clock, DueDate
-from triage.report.bulk import BulkInsert
-from triage.report.layout import Representation, RowError, RowReader, StageRow, check_header
-from triage.report.sources import Progress, Row, Unreadable, open_source, place
+from reports.bulk import BulkInsert
+from reports.layout import Representation, RowError, RowReader, StageRow, check_header
+from reports.sources import Progress, Row, Unreadable, open_source, place
 
 MAX_ERRORS_KEPT = 1000  # when nothing is imported; with skip_bad every skipped row is kept, to be listed
 OUR_REFERENCE = re.compile(r"CSC-(\d{4})-(\d{5})")

@@ -17,11 +17,11 @@ from markupsafe import Markup
 from sqlalchemy.engine import Engine
 
 from scheduler.policy import Policy
-from triage.report import queries
-from triage.report.compute import build_report
-from triage.report.exports import to_csv_zip, to_json
-from triage.report.html import STYLE, render_body, render_document
-from triage.report.model import AnnualReport, FinancialYear
+from reports import queries
+from reports.compute import build_report
+from reports.exports import to_csv_zip, to_json
+from reports.html import STYLE, render_body, render_document
+from reports.model import AnnualReport, FinancialYear
 
 CONTROLS_STYLE = """form.chooser{display:flex;gap:.6rem;align-items:end;flex-wrap:wrap;margin:0 0 1rem}
 .downloads{background:#f3f2f1;padding:.8rem 1rem;margin:0 0 1.5rem}.downloads a{margin-right:1.2rem}"""

@@ -22,9 +22,9 @@ from models.enums import OfficerRole
 from scheduler.clock import Clock, day_label
 from scheduler.policy import Policy
 from triage.language import language_name
-from triage.web.auth import Forbidden, NotSignedIn, Sessions, SignInLimiter, at_least
-from triage.web.casework import Actor
-from triage.web.cookies import CookieNames
+from desk.auth import Forbidden, NotSignedIn, Sessions, SignInLimiter, at_least
+from desk.casework import Actor
+from desk.cookies import CookieNames
 
 TEMPLATES = Path(__file__).parent / "templates"
 

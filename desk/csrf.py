@@ -21,7 +21,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from triage.web.cookies import CookieNames, header, read
+from desk.cookies import CookieNames, header, read
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"

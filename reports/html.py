@@ -6,8 +6,8 @@ from __future__ import annotations
 from jinja2 import DictLoader, Environment, select_autoescape
 from markupsafe import Markup
 
-from triage.report.charts import chart, trend_chart
-from triage.report.model import AnnualReport, Cell, Table
+from reports.charts import chart, trend_chart
+from reports.model import AnnualReport, Cell, Table
 
 STYLE = """
 body{font-family:"Helvetica Neue",Arial,sans-serif;color:#0b0c0c;margin:0;line-height:1.45;background:#fff}

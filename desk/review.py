@@ -16,7 +16,7 @@ from models.enums import (
     DeadlineKind, DeadlineStatus, Direction, Kind, OutboxStatus, Reason, Role, SafeguardingLevel, Stage, TriageState,
 )
 from scheduler.clock import Clock
-from triage.web.casework import LIVE, Actor, Refused, audit, first_stage, live_case, sync_deadlines
+from desk.casework import LIVE, Actor, Refused, audit, first_stage, live_case, sync_deadlines
 
 
 @dataclass(frozen=True)

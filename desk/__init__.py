@@ -1,5 +1,5 @@
 """The officers' web app (FastAPI, server-rendered with Jinja2) and its JSON API."""
 
-from triage.web.app import create_app
+from desk.app import create_app
 
 __all__ = ["create_app"]

@@ -16,9 +16,9 @@ from sqlmodel import Session
 from models import Case, Deadline, StageRecord, Team
 from models.enums import DeadlineStatus, OfficerRole, SafeguardingLevel, Stage, TriageState
 from scheduler.calendar import WorkingDayCalendar
-from triage.web import deps
-from triage.web.auth import at_least
-from triage.web.queue import LIVE, OFFICER_DEADLINES, WORKING
+from desk import deps
+from desk.auth import at_least
+from desk.queue import LIVE, OFFICER_DEADLINES, WORKING
 
 router = APIRouter()
 

@@ -23,7 +23,7 @@ from models.enums import (
     CaseStatus, Channel, DeadlineKind, DeadlineStatus, Kind, Reason, Role, SafeguardingLevel, Stage, TriageState,
 )
 from scheduler.calendar import WorkingDayCalendar
-from triage.web import values as checked
+from models import values as checked
 
 PAGE_SIZE = 50
 WORKING = (CaseStatus.open, CaseStatus.responded)

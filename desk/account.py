@@ -16,9 +16,9 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, select
 
 from models import AuditEvent, Officer
-from triage.web import deps, second_factor
-from triage.web.auth import NotSignedIn, check_password
-from triage.web.names import normalise
+from desk import deps, second_factor
+from desk.auth import NotSignedIn, check_password
+from desk.names import normalise
 
 router = APIRouter()
 

@@ -11,12 +11,12 @@ from sqlmodel import Session, select
 
 from models import Deadline, Officer
 from models.enums import Kind, Reason, Role, SafeguardingLevel
-from triage.web import casework, deps
-from triage.web.case import find_case, names_reference
-from triage.web.casework import Actor, Refused
-from triage.web.dashboard import build
-from triage.web.queue import QueueRow, days_left, fetch_queue, parse_filters
-from triage.web.review import Verdict, confirm_triage, safeguarding_level
+from desk import casework, deps
+from desk.case import find_case, names_reference
+from desk.casework import Actor, Refused
+from desk.dashboard import build
+from desk.queue import QueueRow, days_left, fetch_queue, parse_filters
+from desk.review import Verdict, confirm_triage, safeguarding_level
 
 router = APIRouter(prefix="/api", tags=["officers"])
 
@@ -179,7 +179,7 @@ def dashboard(request: Request, who: Officer = Depends(deps.officer), session: S
     from dataclasses import asdict
 
     from models.enums import OfficerRole
-    from triage.web.auth import at_least
+    from desk.auth import at_least
 
     board = build(session, deps.web(request), with_teams=at_least(who, OfficerRole.manager))
     data = asdict(board)

@@ -24,9 +24,9 @@ from sqlalchemy.engine import Connection, Engine
 from models.enums import Kind, Outcome, Procedure, Reason, Role, Stage
 from scheduler.clock import Clock
 from scheduler.policy import Policy, Timescales
-from triage.report import queries
-from triage.report.model import AnnualReport, Cell, FinancialYear, Measure, Row, Table, half_up, pct, publishable, suppress
-from triage.report.workdays import WorkingDayIndex
+from reports import queries
+from reports.model import AnnualReport, Cell, FinancialYear, Measure, Row, Table, half_up, pct, publishable, suppress
+from reports.workdays import WorkingDayIndex
 
 OUTCOME_LABELS = {
     Outcome.upheld: "Upheld",
@@ -327,7 +327,7 @@ def build_report(engine: Engine, policy: Policy, year: int, *, today: date, tz: 
         method=_method(fy, suppress_below),
     )
     if years > 2:
-        from triage.report.trends import trend
+        from reports.trends import trend
 
         report.trend = trend(report, years, lambda y: build_report(engine, policy, y, today=today, tz=tz, suppress_below=suppress_below))
     return report

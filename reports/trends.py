@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from triage.report.model import AnnualReport, FinancialYear, Table
+from reports.model import AnnualReport, FinancialYear, Table
 
 # (label in the trend, table key, row: its label or its position, measure index, unit)
 LINES: list[tuple[str, str, str | int, int, str]] = [

@@ -4,7 +4,7 @@ The mix (kinds, who complains, reasons, outcomes, response times) follows what p
 annual reports show, so a report on this data reads like a real one. Nobody in it is real:
 there are no names or contact details in the layout at all. Run as a script to write a file:
 
-    python -m triage.report.synthetic --rows 1000 --first-year 2024 --years 2 out.csv
+    python -m reports.synthetic --rows 1000 --first-year 2024 --years 2 out.csv
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from scheduler.calendar import WorkingDayCalendar
-from triage.report.layout import COLUMNS
-from triage.report.workdays import WorkingDayIndex
+from reports.layout import COLUMNS
+from reports.workdays import WorkingDayIndex
 
 TEAMS = [
     ("Children in Care", 22), ("Safeguarding and Assessment", 20), ("Family Support", 14), ("Leaving Care", 12),

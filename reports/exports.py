@@ -12,7 +12,7 @@ import json
 import zipfile
 from typing import Any
 
-from triage.report.model import AnnualReport, Cell, Table
+from reports.model import AnnualReport, Cell, Table
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so the same report zips to the same bytes
 
