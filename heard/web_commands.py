@@ -187,7 +187,7 @@ def cases(statuses: tuple[str, ...], limit: int, as_json: bool) -> None:
     for r in rows:
         flag = {"disclosure": "SAFEGUARDING ", "possible": "possible-safeguarding "}.get(r["safeguarding_level"] or "", "")
         click.echo(f"{r['reference']:<16} {r['status']:<9} {(r['kind'] or '-'):<16} {(r['stage'] or '-'):<16} "
-                   f"{r['triage']:<12} due {r['next_deadline'] or '-':<10}  {flag}{r['summary'][:50]!r}")
+                   f"{r['triage']:<12} due {r['next_deadline'] or '-':<10}  {flag}{' '.join(r['summary'].split())[:50]}")
 
 
 
@@ -307,6 +307,9 @@ def demo(wait: float) -> None:
             f"cannot reach the SMTP intake at {settings.smtp_host}:{settings.smtp_port} ({exc}): start Heard first with `make run`"
         ) from None
     click.echo(f"sent {len(ids)} emails to {to} via {settings.smtp_host}:{settings.smtp_port}")
+    from datetime import UTC, datetime
+
+    started = datetime.now(UTC)
     chats = _demo_web_chats(f"http://{settings.web_host}:{settings.web_port}/chat")
     click.echo(f"told {chats} stories through the web chat at http://{settings.web_host}:{settings.web_port}/chat")
     deadline = time.monotonic() + wait
@@ -321,8 +324,13 @@ def demo(wait: float) -> None:
         if done >= len(ids):
             break
         time.sleep(0.3)
+    with engine.connect() as conn:  # the web chat's stories are cases too: count them with the emails'
+        chat_refs = [r for (r,) in conn.execute(sa.select(Case.reference).where(Case.channel == "webchat", Case.received_at >= started)
+                                                .order_by(Case.reference))]
     engine.dispose()
-    click.echo(f"{len(refs)} cases opened or threaded: {', '.join(refs) or 'none yet (is the intake processing?)'}")
+    refs = sorted(set(refs) | set(chat_refs))
+    click.echo(f"{len(refs)} cases opened or threaded ({len(refs) - len(chat_refs)} from email, {len(chat_refs)} from the web chat): "
+               f"{', '.join(refs) or 'none yet (is the intake processing?)'}")
     click.echo(f"open the queue: http://{settings.web_host}:{settings.web_port}/queue")
     if not refs:
         sys.exit(1)

@@ -72,13 +72,14 @@ def test_a_generated_password_is_printed_once_and_works(heard) -> None:  # type:
 
 def test_cases_lists_cases_for_people_and_as_json_for_scripts(heard) -> None:  # type: ignore[no-untyped-def]
     engine = make_engine(heard.url)
-    first = open_case(engine, "Nobody rang me back.")
+    first = open_case(engine, "Nobody rang me back.\n\nTwice now.")
     second = open_case(engine, "Where are my savings?", sender="s@example.org")
     with Session(engine) as session:
         session.exec(select(Case).where(Case.reference == second)).one().status = CaseStatus.closed
         session.commit()
     table = heard("cases")
     assert table.exit_code == 0 and first in table.output and second in table.output
+    assert "Nobody rang me back. Twice now." in table.output and "\\n" not in table.output  # text, not a Python repr
     data = json.loads(heard("cases", "--json", "--status", "open").output)
     assert [c["reference"] for c in data] == [first]
     assert data[0]["next_deadline"] == "2026-12-07" and data[0]["status"] == "open"
@@ -104,6 +105,8 @@ def test_demo_feeds_representations_through_the_real_smtp_intake_and_web_chat(he
     assert result.exit_code == 0, result.output
     assert f"sent {len(DEMO)} emails to complaints@heard.localhost" in result.output
     assert f"told {len(DEMO_CHATS)} stories through the web chat" in result.output
+    total = 11 + len(DEMO_CHATS)  # the follow-up email threads onto its first
+    assert f"{total} cases opened or threaded (11 from email, {len(DEMO_CHATS)} from the web chat)" in result.output
     with Session(make_engine(heard.url)) as session:
         cases = session.exec(select(Case)).all()
     assert len(DEMO) == 12 and len(cases) == 11 + len(DEMO_CHATS)  # the follow-up threads onto its first email
