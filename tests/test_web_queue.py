@@ -185,3 +185,22 @@ def test_the_fast_working_day_count_agrees_with_the_calendar() -> None:
         for length in range(0, 400, 7):
             end = date.fromordinal(start.toordinal() + length)
             assert working_days_between(calendar, start, end) == calendar.working_days_between(start, end)
+
+
+def test_my_cases_in_the_navigation_lists_the_officers_own_open_cases(sqlite_engine) -> None:  # type: ignore[no-untyped-def]
+    from sqlmodel import Session, select
+
+    from models import Case, Officer
+    from tests.web_helpers import make_app, open_case, sign_in
+
+    app = make_app(sqlite_engine)
+    c = sign_in(app, sqlite_engine, "olu")
+    mine, theirs = open_case(sqlite_engine, "Nobody rang me back."), open_case(sqlite_engine, "Where is my money?", sender="b@example.org")
+    with Session(sqlite_engine) as session:
+        olu = session.exec(select(Officer).where(Officer.name == "olu")).one()
+        session.exec(select(Case).where(Case.reference == mine)).one().owner_id = olu.id
+        session.commit()
+    page = c.get("/").text
+    assert '<a href="/queue?owner=me&amp;review=all">My cases</a>' in page
+    listed = c.get("/queue?owner=me&review=all").text
+    assert mine in listed and theirs not in listed
