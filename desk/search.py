@@ -86,15 +86,20 @@ def search(session: Session, q: str, limit: int = 50) -> list[Result]:
         if case:
             results[case.reference] = _result(case, case.summary, [])
     hits = _matching_messages(session, terms)
-    rows = session.execute(
-        sa.select(Message.subject, Message.text, Case)
-        .join(hits, hits.c.id == Message.id).join(Case, Case.id == Message.case_id)
-        .order_by(Message.id.desc()))
-    for subject, text, case in rows:
-        if len(results) >= limit:
+    newest: dict[int, int] = {}  # case id → its newest matching message id
+    for message_id, case_id in session.execute(
+            sa.select(Message.id, Message.case_id).join(hits, hits.c.id == Message.id)
+            .where(Message.case_id.is_not(None)).order_by(Message.id.desc())):
+        if len(newest) >= limit:
             break
-        if case.reference not in results:
-            results[case.reference] = _result(case, text or subject, [p for parts in terms for p in parts])
+        newest.setdefault(case_id, message_id)
+    if newest:  # only the chosen few are read whole
+        rows = session.execute(
+            sa.select(Message.id, Message.subject, Message.text, Case).join(Case, Case.id == Message.case_id)
+            .where(Message.id.in_(newest.values())).order_by(Message.id.desc()))
+        parts = [p for word in terms for p in word]
+        for _id, subject, text, case in rows:
+            results.setdefault(case.reference, _result(case, text or subject, parts))
     return list(results.values())[:limit]
 
 
