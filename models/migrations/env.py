@@ -4,6 +4,7 @@ from alembic import context
 
 import models
 from models.db import make_engine
+from models.search_index import include_object
 
 config = context.config
 target_metadata = models.metadata
@@ -17,6 +18,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()
