@@ -9,10 +9,15 @@ processor's conditional update of `processed_at` is what keeps a message from be
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from models import Message
-from models.enums import Channel, MessageState
+from models.enums import Channel
+
+# Written out, not a bound parameter, so that PostgreSQL's generic plans can use the
+# partial index `ix_message_stored` too (SQLite re-plans with the bound value anyway).
+STORED = sa.text("message.state = 'stored'")
 
 
 class Taken(Exception):
@@ -22,7 +27,7 @@ class Taken(Exception):
 def claim(session: Session, limit: int, ids: list[int] | None = None) -> list[Message]:
     """The oldest stored email (or those of `ids` still stored), locked on PostgreSQL."""
     query = (
-        select(Message).where(Message.state == MessageState.stored, Message.channel == Channel.email)
+        select(Message).where(STORED, Message.channel == Channel.email)
         .order_by(Message.id).limit(limit).with_for_update(skip_locked=True)
     )
     if ids is not None:
