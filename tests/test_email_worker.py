@@ -188,3 +188,59 @@ def test_nothing_stored_means_nothing_claimed(sqlite_engine: Engine) -> None:
         worker.worker.shutdown()
     with sqlite_engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(Message)).scalar_one() == 0
+
+
+@pytest.mark.slow
+def test_heard_serve_runs_the_workers_asked_for_on_postgresql_and_one_on_sqlite(database_url: str) -> None:
+    import smtplib
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from models.migrate import upgrade
+    from tests.helpers import ROOT, free_port, heard_env
+    from tests.test_email_resilience import children
+
+    upgrade(database_url)
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "heard", "serve", "--only", "email"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, cwd=ROOT, env=heard_env(database_url=database_url, smtp_port=str(port), complaint_addresses=OURS,
+                                           email_workers="2"),
+    )
+    engine = make_engine(database_url)
+    try:
+        assert proc.stdout is not None
+        banner = ""
+        for line in proc.stdout:
+            banner += line
+            if "Press Ctrl-C" in line:
+                break
+        expected = 2 if engine.dialect.name == "postgresql" else 1
+        def spawned() -> list[str]:  # the workers, not multiprocessing's resource tracker
+            lines = [Path(f"/proc/{c}/cmdline").read_bytes().decode(errors="replace") for c in children(proc.pid)]
+            return [line for line in lines if "spawn_main" in line]
+
+        deadline = time.monotonic() + 10
+        while len(spawned()) != expected and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)  # and no more come
+        assert len(spawned()) == expected, [Path(f"/proc/{c}/cmdline").read_bytes() for c in children(proc.pid)]
+        assert ("2 workers" in banner) == (expected == 2)
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+            for n in range(10):
+                smtp.sendmail("parent@example.org", [OURS], email(f"message {n}", sender=f"p{n}@example.org"))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with Session(engine) as session:
+                if not session.exec(select(Message.id).where(Message.state == MessageState.stored)).first():
+                    break
+            time.sleep(0.1)
+        with Session(engine) as session:
+            assert len(session.exec(select(Case)).all()) == 10
+    finally:
+        proc.send_signal(15)
+        rest, _ = proc.communicate(timeout=30)
+        engine.dispose()
+    assert proc.returncode == 0 and "Traceback" not in rest
