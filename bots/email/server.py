@@ -135,19 +135,30 @@ class IntakeHandler:
                 time.sleep(0.001)
 
     def _insert_batch(self, rows: list[dict]) -> list[tuple[int, bool]]:
-        """One transaction for the batch; a key seen before (or earlier in the batch) is a repeat."""
+        """One transaction for the batch; a key seen before (or earlier in the batch) is a repeat.
+
+        The new rows go in as one multi-row INSERT … RETURNING (SQLAlchemy's "insertmanyvalues"),
+        ids in the rows' order: a statement per row cost more than the rest of the intake.
+        """
         table = Message.__table__
         keys = list({row["dedupe_key"] for row in rows})
         with self.engine.begin() as conn:
             known = dict(conn.execute(sa.select(table.c.dedupe_key, table.c.id).where(table.c.dedupe_key.in_(keys))).all())
-            results: list[tuple[int, bool]] = []
+            new: dict[str, dict] = {}
             for row in rows:
-                if row["dedupe_key"] in known:
-                    results.append((known[row["dedupe_key"]], True))
-                    continue
-                new_id = conn.execute(sa.insert(table).values(**row)).inserted_primary_key[0]
-                known[row["dedupe_key"]] = new_id
-                results.append((new_id, False))
+                if row["dedupe_key"] not in known:
+                    new.setdefault(row["dedupe_key"], row)
+            if new:
+                ids = conn.execute(
+                    sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), list(new.values())
+                ).scalars().all()
+                known.update(zip(new, ids, strict=True))
+        results: list[tuple[int, bool]] = []
+        answered: set[str] = set()
+        for row in rows:  # the first of a new key is new; anything else is a repeat
+            key = row["dedupe_key"]
+            results.append((known[key], key not in new or key in answered))
+            answered.add(key)
         return results
 
     def close(self) -> None:
