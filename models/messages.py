@@ -17,13 +17,22 @@ class Message(SQLModel, table=True):
 
     Raw first: `raw_bytes` (email, byte for byte) or `raw_json` (a chat update as received)
     is committed before anything else happens; `dedupe_key` makes a repeat delivery collide.
+
+    Only stored messages (the workers' queue) are indexed by state: an index over every
+    state leads SQLite, without statistics, to look a Message-ID up by walking all the
+    processed messages instead of by the Message-ID's own index.
     """
+
+    __table_args__ = (
+        sa.Index("ix_message_stored", "channel", "id",
+                 sqlite_where=sa.text("state = 'stored'"), postgresql_where=sa.text("state = 'stored'")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(max_length=255, unique=True)
     channel: Channel = enum_field(Channel)
     direction: Direction = enum_field(Direction)
-    state: MessageState = enum_field(MessageState, default=MessageState.stored, index=True)
+    state: MessageState = enum_field(MessageState, default=MessageState.stored)
     case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
     contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
     raw_bytes: bytes | None = Field(default=None, sa_type=sa.LargeBinary)

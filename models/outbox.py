@@ -13,7 +13,10 @@ from models.enums import Channel, OutboxStatus
 
 
 class OutboxItem(SQLModel, table=True):
-    __table_args__ = (sa.Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        sa.Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        sa.Index("ix_outbox_recipient_created", "recipient", "created_at"),  # at most one acknowledgement an hour
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=255, unique=True)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from models import AuditEvent, Team, session_scope
-from models.enums import Kind, OfficerRole, Reason, Role, SafeguardingLevel
+from models import AuditEvent, Message, Team, session_scope
+from models.enums import Channel, Direction, Kind, MessageState, OfficerRole, Reason, Role, SafeguardingLevel
 from tests.web_helpers import Now, client, form, make_app, open_case, sign_in
 from triage.intake import Suggestion
 
@@ -112,3 +112,23 @@ def test_the_dashboard_counts_open_work(engine: Engine) -> None:
     assert [t["name"] for t in data["teams"]] == ["Leaving Care"]
     page = manager.get("/").text
     assert '<strong id="due-week">1</strong>' in page and '<strong id="safeguarding">1</strong>' in page
+
+
+def test_the_dashboard_shows_the_email_backlog_and_how_long_the_oldest_has_waited(engine: Engine) -> None:
+    now = Now(datetime(2026, 11, 23, 10, 20, tzinfo=UTC))
+    app = make_app(engine, now)
+    officer = sign_in(app, engine)
+    assert officer.get("/api/dashboard").json()["email_backlog"] == {"waiting": 0, "oldest_seconds": None}
+    with session_scope(engine) as session:
+        for n, (channel, state, minute) in enumerate([
+            (Channel.email, MessageState.processed, 0),  # read long ago
+            (Channel.email, MessageState.stored, 50),    # waiting since 09:50
+            (Channel.email, MessageState.stored, 65),    # and since 10:05
+            (Channel.telegram, MessageState.stored, 0),  # a chat waits for its story to end: not email's backlog
+        ]):
+            session.add(Message(dedupe_key=f"k{n}", channel=channel, direction=Direction.inbound, state=state,
+                                received_at=datetime(2026, 11, 23, 9, tzinfo=UTC) + timedelta(minutes=minute)))
+    assert officer.get("/api/dashboard").json()["email_backlog"] == {"waiting": 2, "oldest_seconds": 30 * 60}
+    page = officer.get("/").text
+    assert '<strong id="email-backlog">2</strong>' in page
+    assert '<span id="email-backlog-oldest">30 min</span>' in page

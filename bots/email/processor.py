@@ -1,6 +1,6 @@
 """Stored email → representation: parse, recognise machine mail, thread or open a case, and
-acknowledge (with loop protection). Runs after the 250, one message at a time, and on start
-picks up anything a killed process left `stored`.
+acknowledge (with loop protection). Runs after the 250, in batches, and on start picks up
+anything a killed process left `stored`.
 """
 
 from __future__ import annotations
@@ -15,13 +15,16 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from bots.email.parse import ParsedEmail, parse
+from bots.email.queue import Taken, claim
 from models import Attachment, AuditEvent, Case, Message, OutboxItem
 from models.enums import MessageState, OutboxStatus
 from scheduler.clock import Clock
 from triage.intake import Classify, attach, take_in, thread
+from triage.suggest import Primed
 
 log = logging.getLogger("heard.email")
 
@@ -31,7 +34,23 @@ class Limits:
     attachment_max_bytes: int = 10 * 1024 * 1024
 
 
+def _why(exc: Exception) -> str:
+    """One line for the log: the database's own error, not SQLAlchemy's wrapping of it."""
+    return str(exc).split("Original exception was: ", 1)[-1].splitlines()[0][:300]
+
+
 class EmailProcessor:
+    """Turns stored mail into representations, a batch per transaction.
+
+    A batch is read, parsed and classified (one classifier call for the batch) before
+    anything is written; then one transaction claims it, runs `_handle` on each message and
+    commits: fewer commits, and SQLite's single write lock is held once per batch, briefly.
+    On PostgreSQL the claim locks its rows (`FOR UPDATE SKIP LOCKED`), so several workers
+    share the queue; the conditional update of `processed_at` makes double processing
+    impossible on either database. If anything in a batch fails, the batch is rolled back
+    and its messages are done one at a time, so only the one that fails is marked failed.
+    """
+
     def __init__(
         self,
         engine: Engine,
@@ -41,8 +60,11 @@ class EmailProcessor:
         classify: Classify | None = None,
         limits: Limits = Limits(),
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        batch: int = 16,
     ) -> None:
-        self.engine, self.clock, self.zone, self.classify, self.limits, self.now = engine, clock, zone, classify, limits, now
+        self.engine, self.clock, self.zone, self.limits, self.now = engine, clock, zone, limits, now
+        self.classify: Primed | None = Primed(classify) if classify else None
+        self.batch = batch
         self.ours = frozenset(a.lower() for a in our_addresses)
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heard-email-process")
         self._kicked: asyncio.Event | None = None
@@ -77,66 +99,82 @@ class EmailProcessor:
         while True:
             self._kicked.clear()
             try:
-                waiting = await loop.run_in_executor(self.worker, self.unprocessed)
+                claimed = await loop.run_in_executor(self.worker, self.process_next)
             except Exception as exc:  # the database is down or busy: what is stored stays stored; try again
                 log.warning("cannot look for stored mail just now (%s); trying again", str(exc).splitlines()[0])
                 await asyncio.sleep(max(idle, 1.0))
                 continue
-            for message_id in waiting:
-                try:
-                    await loop.run_in_executor(self.worker, self.process, message_id)
-                except Exception:  # a message that cannot be processed is marked failed; the rest go on
-                    log.exception("processing message %s failed", message_id)
-            if not waiting:
+            if not claimed:
                 try:
                     await asyncio.wait_for(self._kicked.wait(), idle)
                 except TimeoutError:
                     pass
 
-    def unprocessed(self, limit: int = 200) -> list[int]:
-        with Session(self.engine) as session:
-            return list(session.exec(
-                select(Message.id).where(Message.state == MessageState.stored, Message.channel == "email")
-                .order_by(Message.id).limit(limit)
-            ))
+    def process_next(self) -> int:
+        """Claim and process the next batch of stored mail; how many messages it claimed.
+
+        Raises only when the database cannot be used at all; a message that fails is marked
+        failed (and logged) while the rest go on.
+        """
+        return self._batch(None)
 
     def process(self, message_id: int) -> None:
-        try:
-            self._process(message_id)
-        except Exception as exc:
-            with Session(self.engine) as session:
-                message = session.get(Message, message_id)
-                if message is not None and message.state == MessageState.stored:
-                    message.state, message.error = MessageState.failed, f"{type(exc).__name__}: {exc}"[:2000]
-                    session.commit()
-            raise
+        """Process one stored message; one that fails is marked failed and the error raised."""
+        self._batch([message_id], reraise=True)
 
-    def _process(self, message_id: int) -> None:
+    def _batch(self, ids: list[int] | None, reraise: bool = False) -> int:
         now = self.now()
         with Session(self.engine, expire_on_commit=False) as session:
-            # 1. Read and parse outside any write lock: SQLite has one writer, and the intake needs it.
-            found = session.execute(
-                select(Message.raw_bytes, Message.sender).where(Message.id == message_id, Message.state == MessageState.stored)
-            ).first()
-            session.rollback()
-            if found is None:
-                return
-            parsed = parse(found.raw_bytes or b"", our_addresses=self.ours, envelope_sender=found.sender)
-            # 2. Reads first, then writes, then the claim, then one commit: the write lock is short.
-            with session.no_autoflush:
-                message = session.get(Message, message_id)
-                if message is None or message.state != MessageState.stored:
-                    return
-                self._handle(session, message, parsed, now)
-            claimed = session.execute(  # a conditional update: two workers never both take a message
-                sa.update(Message).where(Message.id == message_id, Message.processed_at.is_(None)).values(processed_at=now)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            if not claimed:
-                session.rollback()  # another worker took it first
-                return
-            message.processed_at = now
-            session.commit()
+            messages = claim(session, self.batch if ids is None else len(ids), ids)
+            if not messages:
+                session.rollback()
+                return 0
+            claimed = [m.id for m in messages]  # a rollback expires the objects
+            try:
+                # Parse and classify before the first write: on SQLite no lock is held yet.
+                parsed = {m.id: parse(m.raw_bytes or b"", our_addresses=self.ours, envelope_sender=m.sender) for m in messages}
+                if self.classify:
+                    self.classify.prime([p.clean_text for p in parsed.values() if not (p.is_bounce or p.automatic)])
+                self._write(session, messages, parsed, now)
+                return len(messages)
+            except Taken:
+                session.rollback()
+                if len(claimed) == 1:
+                    return 0  # another worker did it
+            except Exception as exc:
+                session.rollback()
+                if len(claimed) == 1:
+                    self._fail(claimed[0], exc)
+                    if reraise:
+                        raise
+                    log.exception("processing message %s failed", claimed[0])
+                    return 1
+                log.warning("a batch of %d failed (%s); doing them one at a time", len(claimed), _why(exc))
+        for message_id in claimed:  # each in its own transaction: only the one that fails is marked failed
+            self._batch([message_id])  # type: ignore[list-item]
+        return len(claimed)
+
+    def _write(self, session: Session, messages: list[Message], parsed: dict[int | None, ParsedEmail], now: datetime) -> None:
+        """The claim, then each message, then one commit for the batch."""
+        ids = [m.id for m in messages]
+        claimed = session.execute(  # a conditional update: two workers never both take a message
+            sa.update(Message).where(Message.id.in_(ids), Message.processed_at.is_(None)).values(processed_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != len(ids):
+            raise Taken(f"{len(ids) - claimed} of the batch were taken by another worker")
+        with session.no_autoflush:
+            for message in messages:
+                set_committed_value(message, "processed_at", now)  # written by the claim, not again
+                self._handle(session, message, parsed[message.id], now)
+        session.commit()
+
+    def _fail(self, message_id: int | None, exc: Exception) -> None:
+        with Session(self.engine) as session:
+            message = session.get(Message, message_id)
+            if message is not None and message.state == MessageState.stored:
+                message.state, message.error = MessageState.failed, f"{type(exc).__name__}: {exc}"[:2000]
+                session.commit()
 
     def _handle(self, session: Session, message: Message, parsed: ParsedEmail, now: datetime) -> None:
         self._fill(message, parsed)

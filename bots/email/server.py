@@ -16,9 +16,11 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from bots.email.parse import header_text, message_ids
@@ -135,23 +137,39 @@ class IntakeHandler:
                 time.sleep(0.001)
 
     def _insert_batch(self, rows: list[dict]) -> list[tuple[int, bool]]:
-        """One transaction for the batch; a key seen before (or earlier in the batch) is a repeat."""
+        """One transaction for the batch; a key seen before (or earlier in the batch) is a repeat.
+
+        The batch goes in as one multi-row INSERT … ON CONFLICT DO NOTHING RETURNING (SQLAlchemy's
+        "insertmanyvalues"): a statement per row, and a look-up of the keys beforehand, cost
+        more than the rest of the intake. A key that returns no row was stored before.
+        """
         table = Message.__table__
-        keys = list({row["dedupe_key"] for row in rows})
+        first: dict[str, dict] = {}  # the first row of each key, in arrival order (ids follow it)
+        for row in rows:
+            first.setdefault(row["dedupe_key"], row)
         with self.engine.begin() as conn:
-            known = dict(conn.execute(sa.select(table.c.dedupe_key, table.c.id).where(table.c.dedupe_key.in_(keys))).all())
-            results: list[tuple[int, bool]] = []
-            for row in rows:
-                if row["dedupe_key"] in known:
-                    results.append((known[row["dedupe_key"]], True))
-                    continue
-                new_id = conn.execute(sa.insert(table).values(**row)).inserted_primary_key[0]
-                known[row["dedupe_key"]] = new_id
-                results.append((new_id, False))
+            insert = _dialect_insert(conn)(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            stored = {key: id_ for id_, key in conn.execute(insert.returning(table.c.id, table.c.dedupe_key),
+                                                            list(first.values()))}
+            earlier = [key for key in first if key not in stored]
+            known = dict(conn.execute(sa.select(table.c.dedupe_key, table.c.id).where(table.c.dedupe_key.in_(earlier))).all()) \
+                if earlier else {}
+        results: list[tuple[int, bool]] = []
+        for row in rows:  # the first row of a key stored now is new; anything else is a repeat
+            key = row["dedupe_key"]
+            new = key in stored and first[key] is row
+            results.append((stored[key] if key in stored else known[key], not new))
         return results
 
     def close(self) -> None:
         self.writer.shutdown(wait=True)
+
+
+def _dialect_insert(conn: sa.Connection) -> Callable[..., Any]:
+    """The dialect's INSERT, which has ON CONFLICT (SQLite and PostgreSQL both)."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert
+    return sqlite.insert
 
 
 def _defaults(row: dict) -> dict:

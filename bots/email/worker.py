@@ -70,6 +70,15 @@ def run(config: WorkerConfig) -> None:
         engine.dispose()
 
 
+def how_many(wanted: int, dialect: str) -> int:
+    """Workers to start: as many as asked on PostgreSQL, where each claims its own batches;
+    one on SQLite, whose single writer would have them take turns."""
+    if dialect == "sqlite" and wanted > 1:
+        log.warning("HEARD_EMAIL_WORKERS=%d: SQLite has one writer, so one email worker runs", wanted)
+        return 1
+    return wanted
+
+
 def start(config: WorkerConfig) -> multiprocessing.Process:
     config = dataclasses.replace(config, parent_pid=os.getpid())
     process = multiprocessing.get_context("spawn").Process(target=run, args=(config,), name="heard-email-worker")

@@ -2,14 +2,14 @@
 its case's reference, in SQLite FTS5 or a GIN-indexed PostgreSQL tsvector, kept current by triggers
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-27
 """
 
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

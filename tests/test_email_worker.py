@@ -1,0 +1,246 @@
+"""The email worker's batches and claims: each stored message processed exactly once, even by
+two workers at once; one that fails is marked failed while the rest of its batch goes on."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.smtp import Envelope
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bots.email.parse import ParsedEmail
+from bots.email.processor import EmailProcessor
+from bots.email.server import IntakeHandler
+from models import AuditEvent, Case, Message, OutboxItem, make_engine
+from models.enums import Kind, MessageState
+from scheduler.clock import Clock
+from scheduler.policy import load_policy
+from tests.mailserver import OURS
+from tests.test_email_intake import email
+from triage.intake import Suggestion
+
+NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
+
+
+def store(engine: Engine, raws: Sequence[bytes]) -> list[int]:
+    """Stored as the SMTP intake stores them, without a server."""
+    handler = IntakeHandler(engine, [OURS], on_stored=lambda _id: None, now=lambda: NOW)
+    envelope = Envelope()
+    envelope.mail_from, envelope.rcpt_tos = "parent@example.org", [OURS]
+    try:
+        return [i for i, _ in handler._insert_batch([handler._row(raw, envelope) for raw in raws])]
+    finally:
+        handler.close()
+
+
+def processor(engine: Engine, batch: int = 8, classify=None) -> EmailProcessor:  # type: ignore[no-untyped-def]
+    return EmailProcessor(engine, Clock(load_policy()), ZoneInfo("Europe/London"), [OURS], classify=classify,
+                          now=lambda: NOW, batch=batch)
+
+
+class Counting:
+    """A classifier that counts how it is asked."""
+
+    def __init__(self) -> None:
+        self.single: list[str] = []
+        self.batches: list[list[str]] = []
+
+    def __call__(self, text: str) -> Suggestion:
+        self.single.append(text)
+        return Suggestion(kind=Kind.complaint)
+
+    def many(self, texts: Sequence[str]) -> list[Suggestion]:
+        self.batches.append(list(texts))
+        return [Suggestion(kind=Kind.complaint) for _ in texts]
+
+
+class Breaks(EmailProcessor):
+    """Fails on any message whose subject says so."""
+
+    def _handle(self, session: Session, message: Message, parsed: ParsedEmail, now: datetime) -> None:
+        if "break me" in parsed.subject:
+            raise ValueError("this message cannot be handled")
+        super()._handle(session, message, parsed, now)
+
+
+def states(engine: Engine) -> list[tuple[MessageState, str]]:
+    with Session(engine) as session:
+        return [(m.state, m.error) for m in session.exec(select(Message).order_by(Message.id))]
+
+
+def test_a_batch_is_classified_in_one_call_and_each_message_once(sqlite_engine: Engine) -> None:
+    store(sqlite_engine, [email(f"nobody came to the review meeting, number {n}", sender=f"p{n}@example.org") for n in range(5)])
+    classify = Counting()
+    worker = processor(sqlite_engine, batch=8, classify=classify)
+    try:
+        assert worker.process_next() == 5
+        assert worker.process_next() == 0
+    finally:
+        worker.worker.shutdown()
+    assert len(classify.batches) == 1 and len(classify.batches[0]) == 5
+    assert classify.single == []
+    with Session(sqlite_engine) as session:
+        assert [c.kind for c in session.exec(select(Case))] == [Kind.complaint] * 5
+    assert {s for s, _ in states(sqlite_engine)} == {MessageState.processed}
+
+
+def test_a_message_that_fails_is_marked_failed_and_the_rest_of_its_batch_goes_on(engine: Engine) -> None:
+    subjects = ["contact", "contact", "break me", "placement", "contact"]
+    store(engine, [email(f"message {n}: nobody rang me back", sender=f"p{n}@example.org", subject=s)
+                   for n, s in enumerate(subjects)])
+    worker = Breaks(engine, Clock(load_policy()), ZoneInfo("Europe/London"), [OURS], now=lambda: NOW, batch=8)
+    try:
+        assert worker.process_next() == 5
+        assert worker.process_next() == 0
+    finally:
+        worker.worker.shutdown()
+    found = states(engine)
+    assert [s for s, _ in found] == [MessageState.processed] * 2 + [MessageState.failed] + [MessageState.processed] * 2
+    assert found[2][1] == "ValueError: this message cannot be handled"
+    with Session(engine) as session:
+        assert len(session.exec(select(Case)).all()) == 4
+        assert len(session.exec(select(OutboxItem)).all()) == 4
+
+
+def test_one_message_processed_on_its_own_raises_its_failure_once_marked(sqlite_engine: Engine) -> None:
+    [message_id] = store(sqlite_engine, [email("x", subject="break me")])
+    worker = Breaks(sqlite_engine, Clock(load_policy()), ZoneInfo("Europe/London"), [OURS], now=lambda: NOW)
+    try:
+        with pytest.raises(ValueError):
+            worker.process(message_id)
+        worker.process(message_id)  # no longer stored: nothing to do
+    finally:
+        worker.worker.shutdown()
+    assert states(sqlite_engine) == [(MessageState.failed, "ValueError: this message cannot be handled")]
+
+
+def test_two_workers_process_every_message_exactly_once(engine: Engine) -> None:
+    """Two workers, each with its own connections, racing over one queue; some senders write
+    more than once, so both may try to make the same new contact."""
+    total = 48
+    store(engine, [email(f"message {n}: the contact centre cancelled again", sender=f"parent{n % 6}@example.org")
+                   for n in range(total)])
+    url = engine.url.render_as_string(hide_password=False)
+    engines = [make_engine(url), make_engine(url)]
+    workers = [processor(e, batch=6) for e in engines]
+    claimed = [0, 0]
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def work(n: int) -> None:
+        try:
+            start.wait()
+            while got := workers[n].process_next():
+                claimed[n] += got
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    for w, e in zip(workers, engines):
+        w.worker.shutdown()
+        e.dispose()
+    assert not errors
+    if engine.dialect.name == "postgresql":  # SKIP LOCKED shares the queue out
+        assert all(claimed), f"each worker should have taken some of the queue: {claimed}"
+    with Session(engine) as session:
+        messages = session.exec(select(Message)).all()
+        cases = session.exec(select(Case)).all()
+        opened = session.exec(select(AuditEvent).where(AuditEvent.action == "opened")).all()
+        refs = sorted(c.reference for c in cases)
+    assert {m.state for m in messages} == {MessageState.processed}
+    assert all(m.processed_at is not None and m.case_id is not None for m in messages)
+    assert len(cases) == len(opened) == total
+    assert len({o.detail["message_id"] for o in opened}) == total
+    assert refs == [f"CSC-2026-{n:05d}" for n in range(1, total + 1)]  # none lost to a rolled-back batch
+
+
+def test_the_claim_locks_rows_on_postgresql_and_skips_locked_ones(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer; FOR UPDATE is PostgreSQL's")
+    from bots.email.queue import claim
+
+    store(engine, [email(f"message {n}") for n in range(4)])
+    with Session(engine) as first, Session(engine) as second:
+        mine = [m.id for m in claim(first, 2)]
+        theirs = [m.id for m in claim(second, 10)]
+        assert len(mine) == 2 and len(theirs) == 2 and not set(mine) & set(theirs)
+        first.rollback()  # a worker that dies lets its rows go
+        second.rollback()
+    with Session(engine) as again:
+        assert len(claim(again, 10)) == 4
+
+
+def test_nothing_stored_means_nothing_claimed(sqlite_engine: Engine) -> None:
+    worker = processor(sqlite_engine)
+    try:
+        assert worker.process_next() == 0
+    finally:
+        worker.worker.shutdown()
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(Message)).scalar_one() == 0
+
+
+@pytest.mark.slow
+def test_heard_serve_runs_the_workers_asked_for_on_postgresql_and_one_on_sqlite(database_url: str) -> None:
+    import smtplib
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from models.migrate import upgrade
+    from tests.helpers import ROOT, free_port, heard_env
+    from tests.test_email_resilience import children
+
+    upgrade(database_url)
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "heard", "serve", "--only", "email"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, cwd=ROOT, env=heard_env(database_url=database_url, smtp_port=str(port), complaint_addresses=OURS,
+                                           email_workers="2"),
+    )
+    engine = make_engine(database_url)
+    try:
+        assert proc.stdout is not None
+        banner = ""
+        for line in proc.stdout:
+            banner += line
+            if "Press Ctrl-C" in line:
+                break
+        expected = 2 if engine.dialect.name == "postgresql" else 1
+        def spawned() -> list[str]:  # the workers, not multiprocessing's resource tracker
+            lines = [Path(f"/proc/{c}/cmdline").read_bytes().decode(errors="replace") for c in children(proc.pid)]
+            return [line for line in lines if "spawn_main" in line]
+
+        deadline = time.monotonic() + 10
+        while len(spawned()) != expected and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)  # and no more come
+        assert len(spawned()) == expected, [Path(f"/proc/{c}/cmdline").read_bytes() for c in children(proc.pid)]
+        assert ("2 workers" in banner) == (expected == 2)
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+            for n in range(10):
+                smtp.sendmail("parent@example.org", [OURS], email(f"message {n}", sender=f"p{n}@example.org"))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with Session(engine) as session:
+                if not session.exec(select(Message.id).where(Message.state == MessageState.stored)).first():
+                    break
+            time.sleep(0.1)
+        with Session(engine) as session:
+            assert len(session.exec(select(Case)).all()) == 10
+    finally:
+        proc.send_signal(15)
+        rest, _ = proc.communicate(timeout=30)
+        engine.dispose()
+    assert proc.returncode == 0 and "Traceback" not in rest
