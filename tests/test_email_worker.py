@@ -244,3 +244,47 @@ def test_heard_serve_runs_the_workers_asked_for_on_postgresql_and_one_on_sqlite(
         rest, _ = proc.communicate(timeout=30)
         engine.dispose()
     assert proc.returncode == 0 and "Traceback" not in rest
+
+
+def test_on_sqlite_the_intake_comes_first_while_mail_arrives_and_the_worker_catches_up_after(sqlite_engine: Engine) -> None:
+    from bots.email.queue import TakingTurns
+
+    turns = TakingTurns(sqlite_engine)
+    with Session(sqlite_engine) as session:
+        store(sqlite_engine, [email("first")])
+        assert turns.pause_after(session, held=0.01, waited=1) == pytest.approx(0.04)  # new mail: 4× the lock's hold
+        assert turns.batch(16) == 2
+        assert turns.pause_after(session, held=0.01, waited=1) == 0  # nothing new: flat out
+        assert turns.batch(16) == 16
+        store(sqlite_engine, [email("second")])
+        assert turns.pause_after(session, held=0.02, waited=20) == pytest.approx(0.02)  # waiting 20 s: half each
+        assert turns.batch(16) == 4
+        store(sqlite_engine, [email("third")])
+        assert turns.pause_after(session, held=0.02, waited=61) == 0  # over a minute: the worker first
+        assert turns.batch(16) == 16
+
+
+def test_on_postgresql_workers_never_pause_for_the_intake(engine: Engine) -> None:
+    from bots.email.queue import TakingTurns
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's writers do not wait for each other")
+    turns = TakingTurns(engine)
+    store(engine, [email("first")])
+    with Session(engine) as session:
+        assert turns.pause_after(session, held=0.05, waited=0) == 0
+    assert turns.batch(16) == 16
+
+
+def test_the_worker_pauses_only_while_new_mail_arrives(sqlite_engine: Engine) -> None:
+    store(sqlite_engine, [email(f"message {n}", sender=f"p{n}@example.org") for n in range(6)])
+    worker = processor(sqlite_engine, batch=4)
+    try:
+        assert worker.process_next() == 4 and worker.pause > 0  # the first look finds mail newer than it knew
+        store(sqlite_engine, [email("one more", sender="q@example.org")])
+        assert worker.process_next() == 2 and worker.pause > 0  # busy: two at a time
+        assert worker.process_next() == 1 and worker.pause == 0  # nothing new since
+        assert worker.process_next() == 0
+    finally:
+        worker.worker.shutdown()
+    assert {s for s, _ in states(sqlite_engine)} == {MessageState.processed}

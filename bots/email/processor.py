@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from bots.email.parse import ParsedEmail, parse
-from bots.email.queue import Taken, claim
+from bots.email.queue import TakingTurns, Taken, claim
 from models import Attachment, AuditEvent, Case, Message, OutboxItem
 from models.enums import MessageState, OutboxStatus
 from scheduler.clock import Clock
@@ -60,11 +61,15 @@ class EmailProcessor:
         classify: Classify | None = None,
         limits: Limits = Limits(),
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
-        batch: int = 16,
+        batch: int | None = None,
     ) -> None:
         self.engine, self.clock, self.zone, self.limits, self.now = engine, clock, zone, limits, now
         self.classify: Primed | None = Primed(classify) if classify else None
-        self.batch = batch
+        self.batch = batch or 16
+        self.turns = TakingTurns(engine)
+        self._held = 0.0  # how long the last write transaction held the write lock
+        self._waited = 0.0  # how long the oldest message of the last batch had waited
+        self.pause = 0.0  # how long to leave the write lock alone after the last batch (SQLite)
         self.ours = frozenset(a.lower() for a in our_addresses)
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heard-email-process")
         self._kicked: asyncio.Event | None = None
@@ -104,6 +109,8 @@ class EmailProcessor:
                 log.warning("cannot look for stored mail just now (%s); trying again", str(exc).splitlines()[0])
                 await asyncio.sleep(max(idle, 1.0))
                 continue
+            if self.pause:
+                await asyncio.sleep(self.pause)
             if not claimed:
                 try:
                     await asyncio.wait_for(self._kicked.wait(), idle)
@@ -114,22 +121,29 @@ class EmailProcessor:
         """Claim and process the next batch of stored mail; how many messages it claimed.
 
         Raises only when the database cannot be used at all; a message that fails is marked
-        failed (and logged) while the rest go on.
+        failed (and logged) while the rest go on. On SQLite it sets `pause`: how long the run
+        loop leaves the write lock to the intake before the next batch (`TakingTurns`).
         """
-        return self._batch(None)
+        self._held = self.pause = 0.0
+        claimed = self._batch(None, size=self.turns.batch(self.batch))
+        if claimed and self._held and self.turns.on:
+            with Session(self.engine) as session:
+                self.pause = self.turns.pause_after(session, self._held, self._waited)
+        return claimed
 
     def process(self, message_id: int) -> None:
         """Process one stored message; one that fails is marked failed and the error raised."""
         self._batch([message_id], reraise=True)
 
-    def _batch(self, ids: list[int] | None, reraise: bool = False) -> int:
+    def _batch(self, ids: list[int] | None, reraise: bool = False, size: int = 0) -> int:
         now = self.now()
         with Session(self.engine, expire_on_commit=False) as session:
-            messages = claim(session, self.batch if ids is None else len(ids), ids)
+            messages = claim(session, size or len(ids or ()), ids)
             if not messages:
                 session.rollback()
                 return 0
             claimed = [m.id for m in messages]  # a rollback expires the objects
+            self._waited = (now - messages[0].received_at).total_seconds()
             try:
                 # Parse and classify before the first write: on SQLite no lock is held yet.
                 parsed = {m.id: parse(m.raw_bytes or b"", our_addresses=self.ours, envelope_sender=m.sender) for m in messages}
@@ -156,6 +170,7 @@ class EmailProcessor:
 
     def _write(self, session: Session, messages: list[Message], parsed: dict[int | None, ParsedEmail], now: datetime) -> None:
         """The claim, then each message, then one commit for the batch."""
+        began = time.monotonic()
         ids = [m.id for m in messages]
         claimed = session.execute(  # a conditional update: two workers never both take a message
             sa.update(Message).where(Message.id.in_(ids), Message.processed_at.is_(None)).values(processed_at=now)
@@ -168,6 +183,7 @@ class EmailProcessor:
                 set_committed_value(message, "processed_at", now)  # written by the claim, not again
                 self._handle(session, message, parsed[message.id], now)
         session.commit()
+        self._held = time.monotonic() - began
 
     def _fail(self, message_id: int | None, exc: Exception) -> None:
         with Session(self.engine) as session:

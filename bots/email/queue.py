@@ -10,6 +10,7 @@ processor's conditional update of `processed_at` is what keeps a message from be
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from models import Message
@@ -33,3 +34,46 @@ def claim(session: Session, limit: int, ids: list[int] | None = None) -> list[Me
     if ids is not None:
         query = query.where(Message.id.in_(ids))
     return list(session.exec(query))
+
+
+class TakingTurns:
+    """How the worker shares SQLite's one write lock with the SMTP intake.
+
+    A sender waits for its 250 while the intake waits for the lock (and, on a small machine,
+    for a core), so while mail is arriving the intake comes first — for a while. The longer
+    the oldest stored message has waited, the more the worker takes:
+
+    - under `patience` seconds: `busy_batch` messages per transaction, then it leaves the
+      lock and the CPU alone for `burst` times as long as it held the lock;
+    - under `overdue` seconds: a few more per transaction, and an equal pause (half each);
+    - older, or when nothing new has arrived since its last batch: full batches, flat out.
+
+    A burst is taken at the intake's pace and read into cases just after it; a load the
+    worker cannot keep up with sharing the lock still gets each message read within about
+    `overdue` seconds. PostgreSQL needs none of this: writers there do not wait for each other.
+    """
+
+    busy_batch, burst, patience, overdue = 2, 4.0, 10.0, 60.0
+
+    def __init__(self, engine: Engine) -> None:
+        self.on = engine.dialect.name == "sqlite"
+        self.newest = 0
+        self.arriving = False
+        self.waited = 0.0
+
+    def batch(self, full: int) -> int:
+        """Messages for the next transaction."""
+        if not (self.on and self.arriving) or self.waited >= self.overdue:
+            return full
+        return self.busy_batch if self.waited < self.patience else min(full, 2 * self.busy_batch)
+
+    def pause_after(self, session: Session, held: float, waited: float) -> float:
+        """How long to leave the lock alone after a write that held it `held` seconds, the
+        oldest message of its batch having waited `waited` seconds."""
+        if not self.on:
+            return 0.0
+        newest = session.execute(sa.select(sa.func.max(Message.id))).scalar() or 0
+        self.arriving, self.newest, self.waited = newest > self.newest, newest, waited
+        if not self.arriving or waited >= self.overdue:
+            return 0.0
+        return held * (self.burst if waited < self.patience else 1.0)
