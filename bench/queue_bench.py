@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
+from kept_databases import kept_databases, percentile  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from models import make_engine, session_scope  # noqa: E402
@@ -178,11 +179,6 @@ def _count(url: str) -> int:
         engine.dispose()
 
 
-def _percentile(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
-
-
 def measure(url: str, runs: int) -> None:
     from fastapi.testclient import TestClient
 
@@ -218,7 +214,7 @@ def measure(url: str, runs: int) -> None:
             times.append((time.perf_counter() - t0) * 1000)
             assert response.status_code == 200, response.text[:300]
         rows = response.text.count("data-row") if not path.startswith("/api") else len(response.json()["items"])
-        print(f"  {label:<36} {_percentile(times, 50):6.1f}ms {_percentile(times, 95):6.1f}ms {_percentile(times, 99):6.1f}ms  {rows}")
+        print(f"  {label:<36} {percentile(times, 50):6.1f}ms {percentile(times, 95):6.1f}ms {percentile(times, 99):6.1f}ms  {rows}")
     engine.dispose()
 
 
@@ -230,24 +226,7 @@ def main() -> None:
     parser.add_argument("--postgres-url", default=os.environ.get("HEARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--rebuild", action="store_true", help="Build the database again even if it exists.")
     args = parser.parse_args()
-    targets = []
-    if args.backend in ("sqlite", "both"):
-        path = ROOT / "var" / "bench" / f"queue-{args.cases}.db"
-        if args.rebuild and path.exists():
-            path.unlink()
-        targets.append(("SQLite", f"sqlite:///{path}"))
-    if args.backend in ("postgresql", "both"):
-        name = f"heard_bench_queue_{args.cases}"
-        admin = sa.create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
-            if exists and args.rebuild:
-                conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-                exists = None
-            if not exists:
-                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        targets.append(("PostgreSQL", make_url(args.postgres_url).set(database=name).render_as_string(hide_password=False)))
+    targets = kept_databases("queue", args.cases, args.backend, args.postgres_url, args.rebuild)
     print(f"load average before measuring: {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     for label, url in targets:
         print(f"{label}: {args.cases:,} cases")

@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
+from kept_databases import kept_databases, percentile  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from models import make_engine, session_scope  # noqa: E402
@@ -154,11 +155,6 @@ def _count(url: str) -> int:
         engine.dispose()
 
 
-def _percentile(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
-
-
 def queries(url: str) -> dict[str, str]:
     engine = make_engine(url)
     with engine.connect() as conn:
@@ -198,9 +194,9 @@ def measure(url: str, runs: int) -> None:
             assert response.status_code == 200, response.text[:300]
         everything += times
         found = len(response.json()["results"])
-        print(f"  {label:<44} {_percentile(times, 50):6.1f}ms {_percentile(times, 95):6.1f}ms {_percentile(times, 99):6.1f}ms  {found}")
-    print(f"  {'all of them':<44} {_percentile(everything, 50):6.1f}ms {_percentile(everything, 95):6.1f}ms "
-          f"{_percentile(everything, 99):6.1f}ms")
+        print(f"  {label:<44} {percentile(times, 50):6.1f}ms {percentile(times, 95):6.1f}ms {percentile(times, 99):6.1f}ms  {found}")
+    print(f"  {'all of them':<44} {percentile(everything, 50):6.1f}ms {percentile(everything, 95):6.1f}ms "
+          f"{percentile(everything, 99):6.1f}ms")
     engine.dispose()
 
 
@@ -212,24 +208,7 @@ def main() -> None:
     parser.add_argument("--postgres-url", default=os.environ.get("HEARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--rebuild", action="store_true", help="Build the database again even if it exists.")
     args = parser.parse_args()
-    targets = []
-    if args.backend in ("sqlite", "both"):
-        path = ROOT / "var" / "bench" / f"search-{args.messages}.db"
-        if args.rebuild and path.exists():
-            path.unlink()
-        targets.append(("SQLite", f"sqlite:///{path}"))
-    if args.backend in ("postgresql", "both"):
-        name = f"heard_bench_search_{args.messages}"
-        admin = sa.create_engine(args.postgres_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
-            if exists and args.rebuild:
-                conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-                exists = None
-            if not exists:
-                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        targets.append(("PostgreSQL", make_url(args.postgres_url).set(database=name).render_as_string(hide_password=False)))
+    targets = kept_databases("search", args.messages, args.backend, args.postgres_url, args.rebuild)
     for label, url in targets:
         print(f"{label}: {args.messages:,} messages")
         if _count(url) != args.messages:
