@@ -1,12 +1,17 @@
 """What the large benchmarks share: databases built once and kept between runs (a SQLite file
-under var/bench/, or a database of its own on PostgreSQL), and the percentile they report."""
+under var/bench/, or a database of its own on PostgreSQL), and the percentile they report.
+Imported by the bench scripts after they put the project root on sys.path."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+
+from models import make_engine
+from models.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,6 +38,27 @@ def kept_databases(kind: str, size: int, backend: str, postgres_url: str, rebuil
         admin.dispose()
         targets.append(("PostgreSQL", make_url(postgres_url).set(database=name).render_as_string(hide_password=False)))
     return targets
+
+
+def ready(url: str, table: str, size: int, build: Callable[[str, int], None]) -> None:
+    """Build the database unless it already holds `size` rows of `table` (building takes minutes at
+    a million); then bring a kept one up to the newest migration."""
+    if _rows(url, table) != size:
+        if url.startswith("sqlite"):
+            Path(make_url(url).database).unlink(missing_ok=True)  # type: ignore[arg-type]
+        build(url, size)
+    upgrade(url)
+
+
+def _rows(url: str, table: str) -> int:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text(f'SELECT count(*) FROM "{table}"')).scalar_one()
+    except sa.exc.SQLAlchemyError:
+        return -1
+    finally:
+        engine.dispose()
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -26,8 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
-from kept_databases import kept_databases, percentile  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from kept_databases import kept_databases, percentile, ready  # noqa: E402
 
 from models import make_engine, session_scope  # noqa: E402
 from models.enums import OfficerRole  # noqa: E402
@@ -168,17 +167,6 @@ def _load_postgres(engine, n: int) -> None:  # type: ignore[no-untyped-def]
     raw.close()
 
 
-def _count(url: str) -> int:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(sa.text('SELECT count(*) FROM "case"')).scalar_one()
-    except sa.exc.SQLAlchemyError:
-        return -1
-    finally:
-        engine.dispose()
-
-
 def measure(url: str, runs: int) -> None:
     from fastapi.testclient import TestClient
 
@@ -230,11 +218,7 @@ def main() -> None:
     print(f"load average before measuring: {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     for label, url in targets:
         print(f"{label}: {args.cases:,} cases")
-        if _count(url) != args.cases:
-            if label == "SQLite":
-                Path(make_url(url).database).unlink(missing_ok=True)  # type: ignore[arg-type]
-            build(url, args.cases)
-        upgrade(url)  # a database kept from an earlier run gets any newer migration
+        ready(url, "case", args.cases, build)
         measure(url, args.runs)
 
 

@@ -27,8 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
-from kept_databases import kept_databases, percentile  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from kept_databases import kept_databases, percentile, ready  # noqa: E402
 
 from models import make_engine, session_scope  # noqa: E402
 from models.enums import OfficerRole  # noqa: E402
@@ -144,17 +143,6 @@ def build(url: str, n: int) -> None:
     engine.dispose()
 
 
-def _count(url: str) -> int:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(sa.text("SELECT count(*) FROM message")).scalar_one()
-    except sa.exc.SQLAlchemyError:
-        return -1
-    finally:
-        engine.dispose()
-
-
 def queries(url: str) -> dict[str, str]:
     engine = make_engine(url)
     with engine.connect() as conn:
@@ -211,11 +199,7 @@ def main() -> None:
     targets = kept_databases("search", args.messages, args.backend, args.postgres_url, args.rebuild)
     for label, url in targets:
         print(f"{label}: {args.messages:,} messages")
-        if _count(url) != args.messages:
-            if label == "SQLite":
-                Path(make_url(url).database).unlink(missing_ok=True)  # type: ignore[arg-type]
-            build(url, args.messages)
-        upgrade(url)
+        ready(url, "message", args.messages, build)
         print(f"  load average before measuring: {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
         measure(url, args.runs)
         print(f"  load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
