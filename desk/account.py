@@ -82,7 +82,7 @@ def signin(request: Request, name: str = Form(""), password: str = Form(""), nex
     else:
         _signed_in(request, db, who, "password")
         response = RedirectResponse(target, status_code=303)
-    response.set_cookie(w.cookies.session, token, path="/", secure=w.secure_cookies, httponly=True, samesite="strict")
+    w.keep_session(response, token)
     return response
 
 
@@ -196,7 +196,6 @@ def signout(request: Request, db: Session = deps.DB) -> Response:
 
 
 def _signed_out(request: Request) -> Response:
-    w = deps.web(request)
     response = RedirectResponse("/signin", status_code=303)
-    response.delete_cookie(w.cookies.session, path="/", secure=w.secure_cookies, httponly=True, samesite="strict")
+    deps.web(request).forget_session(response)
     return response

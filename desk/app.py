@@ -97,8 +97,7 @@ def create_app(
         if isinstance(exc, SecondFactorOwed):
             return RedirectResponse(f"/signin/code?next={_quote(target)}", status_code=303)
         response = RedirectResponse(f"/signin?next={_quote(target)}", status_code=303)
-        w = deps.web(request)
-        response.delete_cookie(w.cookies.session, path="/", secure=w.secure_cookies, httponly=True, samesite="strict")
+        deps.web(request).forget_session(response)
         return response
 
     @app.exception_handler(Forbidden)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -46,6 +46,14 @@ class Web:
     @property
     def cookies(self) -> CookieNames:
         return CookieNames.for_(self.secure_cookies)
+
+    def keep_session(self, response: Response, token: str) -> None:
+        """The session cookie, with the same flags whether it is set or cleared (a browser only
+        clears a `__Host-` cookie when the flags match)."""
+        response.set_cookie(self.cookies.session, token, path="/", secure=self.secure_cookies, httponly=True, samesite="strict")
+
+    def forget_session(self, response: Response) -> None:
+        response.delete_cookie(self.cookies.session, path="/", secure=self.secure_cookies, httponly=True, samesite="strict")
 
     @property
     def today(self) -> date:
