@@ -67,12 +67,17 @@ def header_text(value: object, legacy: str = "") -> str:
     if value is None:
         return ""
     raw = str(value)
-    if any("\udc80" <= c <= "\udcff" for c in raw):  # bytes the parser could not read as ASCII
+    if _undecoded(raw):
         raw = eight_bit(raw.encode("ascii", "surrogateescape"), legacy)
     try:
         return normalise(str(make_header(decode_header(raw))))
     except Exception:
         return normalise(raw)
+
+
+def _undecoded(text: str) -> bool:
+    """Holds bytes the parser could not read as ASCII (kept as surrogates by surrogateescape)."""
+    return any("\udc80" <= c <= "\udcff" for c in text)
 
 
 def eight_bit(data: bytes, legacy: str = "") -> str:
@@ -150,10 +155,12 @@ def _raw_headers(message: EmailMessage) -> dict[str, str]:
 
 def _headers(message: EmailMessage, parsed: ParsedEmail) -> None:
     raw = _raw_headers(message)
-    try:
-        legacy = message.get_content_charset() or next((p.get_content_charset() for p in _walk(message) if p.get_content_charset()), "")
-    except Exception:
-        legacy = ""
+    legacy = ""
+    if any(_undecoded(v) for v in raw.values()):  # only undeclared 8-bit headers need the body's charset as a hint
+        try:
+            legacy = message.get_content_charset() or next((p.get_content_charset() for p in _walk(message) if p.get_content_charset()), "")
+        except Exception:
+            pass
     for name in ("From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To", "References", "Auto-Submitted",
                  "Precedence", "List-Id", "List-Unsubscribe", "X-Autoreply", "X-Autorespond", "Return-Path", "Content-Type"):
         value = raw.get(name.lower())
