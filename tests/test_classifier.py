@@ -10,6 +10,7 @@ import zipfile
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sklearn
 import skops.io as sio
@@ -26,7 +27,9 @@ from triage.classifier.persistence import (
     read_metadata,
     save_classifier,
 )
+from triage.classifier.models import disclosure_threshold, recall_threshold
 from triage.classifier.safeguarding_rules import RULES, candidate_rules, find_signals, fold, literal_prefixes
+from triage.classifier.safeguarding_rules import level as safeguarding_level
 from triage.classifier.training import corrections_to_examples
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -165,6 +168,42 @@ def test_the_level_follows_the_thresholds_in_the_artefact(clf: Classifier) -> No
     assert Classifier(above, clf.meta).classify(text).safeguarding_level == "disclosure"
     assert Classifier(low_possible, clf.meta).classify(text).safeguarding_level == "possible"
     assert Classifier(low_possible, clf.meta).classify(text).safeguarding_signals == (f"model:{score:.2f}",)
+
+
+def test_corroborated_rules_of_two_kinds_of_harm_corroborate_each_other() -> None:
+    # alone, each is only `possible` when the model does not agree; together, a disclosure
+    assert safeguarding_level(["missing:gone_missing"], 0.0, 0.3, 0.9) == "possible"
+    assert safeguarding_level(["missing:gone_missing", "missing:nowhere_tonight"], 0.0, 0.3, 0.9) == "possible"
+    assert safeguarding_level(["missing:gone_missing", "injury:marks"], 0.0, 0.3, 0.9) == "disclosure"
+    assert safeguarding_level([], 0.5, 0.3, 0.9) == "possible"
+    assert safeguarding_level([], 0.95, 0.3, 0.9) == "disclosure"
+    assert safeguarding_level([], 0.1, 0.3, 0.9) is None
+
+
+def test_the_disclosure_threshold_keeps_the_whole_level_within_its_budget() -> None:
+    """Out of fold: 40 disclosures scoring 0.6–0.99, and 1,000 ordinary complaints of which the
+    rules already put 10 at the `disclosure` level; the model may add at most 8 more (1.8%)."""
+    rng = np.random.default_rng(0)
+    truth = np.array([True] * 40 + [False] * 1000)
+    oof = np.concatenate([rng.uniform(0.6, 0.99, 40), rng.uniform(0.0, 0.5, 1000)])
+    oof[40:60] = np.linspace(0.55, 0.74, 20)  # ordinary complaints that score like disclosures
+    signals = [[] for _ in truth]
+    for i in range(100, 110):
+        signals[i] = ["disclosure:hit_me"]  # a rule that speaks alone, wrongly
+    ordinary = ~truth
+    possible_at = recall_threshold(oof, truth)
+
+    def fits(t: float) -> bool:
+        alarms = sum(safeguarding_level(signals[i], oof[i], possible_at, t) == "disclosure" for i in np.flatnonzero(ordinary))
+        return alarms <= 18 and truth[oof >= t].mean() >= 0.95
+
+    t = disclosure_threshold(oof, truth, signals, ordinary)
+    assert 0.55 < t < 0.99 and fits(t)
+    assert not fits(t - 0.01)  # the lowest that fits: the model speaks wherever it may
+    # rules that already spend the budget leave the model no room to speak alone
+    for i in range(200, 230):
+        signals[i] = ["disclosure:hit_me"]
+    assert disclosure_threshold(oof, truth, signals, ordinary) == 1.0
 
 
 # --- bad input: always a valid result, never a crash ---------------------------------

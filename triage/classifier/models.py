@@ -52,8 +52,8 @@ SAFEGUARDING_MODEL_RECALL = 0.95  # the model alone catches this share of out-of
 SAFEGUARDING_CAP = 0.35  # and its threshold is never above this
 POSSIBLE_BUDGET = 0.08  # share of ordinary complaints (out of fold) that may be flagged `possible`
 MODEL_RECALL_FLOOR = 0.93  # the budget never pushes the model's own recall below this
-DISCLOSURE_PRECISION = 0.97  # out of fold, messages over the disclosure threshold are disclosures this often
-DISCLOSURE_FALSE_ALARMS = 0.002  # and at most this share of non-disclosures are over it
+DISCLOSURE_PRECISION = 0.95  # out of fold, messages over the disclosure threshold are disclosures this often
+DISCLOSURE_BUDGET = 0.018  # and at most this share of ordinary complaints reach the `disclosure` level
 REASON_MIN_PRECISION = 0.7  # out of fold, a suggested reason is right at least this often (where it can be)
 FOLDS = 3  # for out-of-fold scores and calibration; 3 keeps `heard train` well under a minute
 
@@ -212,9 +212,9 @@ def fit_models(
     y_sg = np.array([[e.safeguarding] for e in examples])
     safeguarding = _binary_head(x, y_sg, ["safeguarding"], SAFEGUARDING_C, seed)
     oof_sg = platt(safeguarding, _out_of_fold(x, y_sg, ["safeguarding"], SAFEGUARDING_C, seed, strata), y_sg)[:, 0]
-    disclosure = precision_threshold(oof_sg, y_sg[:, 0])
     signals = [find_signals(text, today=today) for text in cleaned]
     ordinary = np.array([not e.safeguarding and e.kind != "compliment" for e in examples])
+    disclosure = disclosure_threshold(oof_sg, y_sg[:, 0], signals, ordinary)
     safeguarding.thresholds = np.array([possible_threshold(oof_sg, y_sg[:, 0], signals, ordinary, disclosure)])
 
     progress("eligibility flags")
@@ -284,14 +284,20 @@ def possible_threshold(oof: np.ndarray, truth: np.ndarray, signals: Sequence[Seq
     return round(float(best), 4)
 
 
-def precision_threshold(oof: np.ndarray, truth: np.ndarray) -> float:
+def disclosure_threshold(oof: np.ndarray, truth: np.ndarray, signals: Sequence[Sequence[str]], ordinary: np.ndarray) -> float:
     """The lowest score at which the model alone may say `disclosure`: out of fold, messages at
-    or above it are disclosures DISCLOSURE_PRECISION of the time and at most
-    DISCLOSURE_FALSE_ALARMS of non-disclosures reach it. A wrong `disclosure` tells a child to
-    call 999 over pocket money, so this leans the other way from `recall_threshold`."""
-    negatives = max(1, int((~truth).sum()))
-    for t in np.arange(0.30, 0.991, 0.01):
+    or above it are disclosures DISCLOSURE_PRECISION of the time, and ordinary complaints at the
+    `disclosure` level (the rules' false alarms included) stay within DISCLOSURE_BUDGET. A wrong
+    `disclosure` tells a child to call 999 over pocket money, so this leans the other way from
+    `recall_threshold`; a budget for the whole level, rather than for the model's share, lets
+    the model speak wherever the rules are quiet."""
+    possible_at = recall_threshold(oof, truth)
+    everyday = [(signals[i], float(oof[i])) for i in np.flatnonzero(ordinary)]
+    for t in np.round(np.arange(0.30, 0.991, 0.01), 2).tolist():  # rounded first: checked as returned
         over = oof >= t
-        if over.any() and truth[over].mean() >= DISCLOSURE_PRECISION and (over & ~truth).sum() / negatives <= DISCLOSURE_FALSE_ALARMS:
-            return round(float(t), 2)
+        if not over.any() or truth[over].mean() < DISCLOSURE_PRECISION:
+            continue
+        alarms = sum(level(s, score, possible_at, t) == "disclosure" for s, score in everyday)
+        if alarms <= DISCLOSURE_BUDGET * max(1, len(everyday)):
+            return t
     return 1.0

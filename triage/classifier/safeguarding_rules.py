@@ -196,10 +196,14 @@ def level(signals: Sequence[str], score: float, possible_at: float, disclosure_a
     rule, used to classify and to set the thresholds alike.
 
     `disclosure`: a rule that speaks alone, a corroborated rule the model agrees with (score at
-    least `possible_at`), or a score of at least `disclosure_at`; `possible`: any other signal,
-    or a score of at least `possible_at`; otherwise None."""
+    least `possible_at`), corroborated rules of two different kinds of harm (each is the other's
+    corroboration: "gone missing" and "cuts he won't explain"), or a score of at least
+    `disclosure_at`; `possible`: any other signal, or a score of at least `possible_at`;
+    otherwise None."""
     agrees = score >= possible_at
     if score >= max(possible_at, disclosure_at) or any(s not in CORROBORATED for s in signals) or (signals and agrees):
+        return "disclosure"
+    if len({s.partition(":")[0] for s in signals}) >= 2:
         return "disclosure"
     return "possible" if signals or agrees else None
 
