@@ -52,10 +52,14 @@ class Message(SQLModel, table=True):
 
 
 class Attachment(SQLModel, table=True):
-    """A file sent with a message. Dangerous types are quarantined: content kept, never opened."""
+    """A file sent with a message. Dangerous types are quarantined: content kept, never opened.
+
+    A file an officer attaches to a reply belongs to its outbox item until it is sent, then
+    also to the message the relay records."""
 
     id: int | None = Field(default=None, primary_key=True)
-    message_id: int = Field(foreign_key="message.id", index=True)
+    message_id: int | None = Field(default=None, foreign_key="message.id", index=True)
+    outbox_id: int | None = Field(default=None, foreign_key="outboxitem.id", index=True)
     filename: str = Field(default="", max_length=255)
     content_type: str = Field(default="application/octet-stream", max_length=255)
     size: int = Field(default=0)
