@@ -11,6 +11,22 @@ from sqlmodel import Field, SQLModel
 from models.columns import enum_field, json_field, utc_field, utcnow
 from models.enums import Channel, Direction, MessageState
 
+# Types that can run code: kept (they may be evidence) but quarantined, never opened or offered.
+DANGEROUS_EXTENSIONS = frozenset(
+    "exe bat cmd com scr pif js jse vbs vbe wsf wsh jar msi msp ps1 psm1 hta lnk dll cpl iso img vhd "
+    "docm xlsm pptm dotm xlam reg inf scf url chm sh app apk".split()
+)
+DANGEROUS_TYPES = frozenset(
+    ["application/x-msdownload", "application/x-dosexec", "application/x-msdos-program", "application/x-sh",
+     "application/hta", "application/x-ms-shortcut", "application/java-archive", "application/vnd.ms-office.vbaproject"]
+)
+
+
+def dangerous(filename: str, content_type: str) -> bool:
+    """A file of a type that can run code, by its name's extension or its declared type."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    return extension in DANGEROUS_EXTENSIONS or content_type.lower() in DANGEROUS_TYPES
+
 
 class Message(SQLModel, table=True):
     """One inbound or outbound message.
