@@ -17,7 +17,7 @@ from models import Case, Contact, Deadline, Officer, ReplyTemplate, values
 from models.enums import Stage
 from scheduler.wording import hear_by
 from desk import deps
-from desk.casework import LIVE, STAGE_DEADLINE, Actor, Refused, audit
+from desk.casework import LIVE, STAGE_DEADLINE, Refused, audit
 
 PLACEHOLDERS = {
     "reference": "the case's reference, like CSC-2026-00042",

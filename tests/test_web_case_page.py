@@ -14,7 +14,7 @@ from email.parser import BytesParser
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from models import Attachment, AuditEvent, Case, Message, OutboxItem, ReplyTemplate, session_scope
+from models import Attachment, AuditEvent, Case, Contact, Message, OutboxItem, ReplyTemplate, session_scope
 from models.enums import CaseStatus, Channel, Kind, OfficerRole, OutboxStatus, Reason, Role, SafeguardingLevel
 from tests.test_email_resilience import Sink, relayed
 from tests.web_helpers import Now, case, csrf_token, form, make_app, open_case, sign_in
@@ -24,7 +24,7 @@ RECEIVED = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)  # Mon 16 Nov; stage 1 due M
 COMPLAINT = Suggestion(kind=Kind.complaint, confidence=0.8, reasons=[Reason.communication], role=Role.parent_or_family)
 
 
-def act(c, reference: str, action: str, data: dict, **kwargs):  # type: ignore[no-untyped-def]
+def act(c, reference: str, action: str, data: dict):  # type: ignore[no-untyped-def]
     return form(c, f"/cases/{reference}/{action}", data, page=f"/cases/{reference}")
 
 
@@ -237,7 +237,6 @@ def test_a_template_is_filled_for_the_case_previewed_then_sent(engine: Engine) -
     with session_scope(engine) as session:
         session.add(ReplyTemplate(name="Holding", body="Dear {name},\nyour reference is {reference}; you will hear by {date}.\n{officer}"))
         c = session.exec(select(Case).where(Case.reference == reference)).one()
-        from models import Contact
         session.get_one(Contact, c.contact_id).display_name = "Mrs Okafor"
     c = sign_in(make_app(engine), engine)
     page = c.get(f"/cases/{reference}?template=1").text
