@@ -8,16 +8,19 @@ from __future__ import annotations
 import asyncio
 import email.policy
 import re
+import threading
 from datetime import UTC, datetime
 from email.parser import BytesParser
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from models import Attachment, AuditEvent, Case, Contact, Message, OutboxItem, ReplyTemplate, session_scope
+from desk.casework import Actor, Stale, save_on
+from models import Attachment, AuditEvent, Case, Contact, Message, Officer, OutboxItem, ReplyTemplate, session_scope
 from models.enums import CaseStatus, Channel, Kind, OfficerRole, OutboxStatus, Reason, Role, SafeguardingLevel
 from tests.test_email_resilience import Sink, relayed
-from tests.web_helpers import Now, case, csrf_token, form, make_app, open_case, sign_in
+from tests.web_helpers import Now, add, case, csrf_token, form, make_app, open_case, sign_in
 from triage.intake import Suggestion
 
 RECEIVED = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)  # Mon 16 Nov; stage 1 due Mon 30 Nov; today is Mon 23 Nov
@@ -389,3 +392,37 @@ def test_sending_a_previewed_reply_after_someone_else_changed_the_case_is_refuse
     refused = act(olu, reference, f"reply/{draft.id}/send", {"version": "1"})
     assert refused.status_code == 400 and "was changed by sam" in refused.text
     assert outbox(engine)[-1].status is OutboxStatus.draft  # not sent: olu reads what changed first
+
+
+def test_two_saves_racing_on_the_same_version_cannot_both_win(engine: Engine) -> None:
+    """The second UPDATE waits for the first's lock, then finds the version moved: refused."""
+    reference = open_case(engine, "Nobody rang me back.", received=RECEIVED, suggestion=COMPLAINT)
+    add(engine, "olu")
+    add(engine, "sam")
+    at = datetime(2026, 11, 23, 10, 42, tzinfo=UTC)
+    first = Session(engine)
+    olu = first.exec(select(Officer).where(Officer.name == "olu")).one()
+    save_on(first, first.exec(select(Case).where(Case.reference == reference)).one(), Actor(olu, at, ZoneInfo("Europe/London")), 1)
+    outcome: list[object] = []
+
+    def second_save() -> None:
+        with Session(engine) as session:
+            sam = session.exec(select(Officer).where(Officer.name == "sam")).one()
+            found = session.exec(select(Case).where(Case.reference == reference)).one()
+            try:
+                save_on(session, found, Actor(sam, at, ZoneInfo("Europe/London")), 1)
+                session.commit()
+                outcome.append("saved")
+            except Stale as exc:
+                outcome.append(str(exc))
+
+    racer = threading.Thread(target=second_save)
+    racer.start()
+    racer.join(timeout=1)
+    assert racer.is_alive()  # waiting for the first save's lock
+    first.commit()
+    first.close()
+    racer.join(timeout=30)
+    assert outcome == [f"{reference} was changed by olu at 10:42 on Mon 23 Nov 2026, after you opened it. "
+                       "Nothing was saved: read what changed, then save again."]
+    assert (case(engine, reference).version, case(engine, reference).changed_by) == (2, "olu")
