@@ -3,7 +3,9 @@ what was sent and whether it arrived, notes and the audit trail — and every ac
 
 Each view is audited ("viewed"); each action is a form that posts here, calls
 `casework`/`review`, and comes back to the page (303) or shows the refusal with what the
-officer typed still in the form.
+officer typed still in the form. Each form carries the version of the case the page showed,
+so a save based on an older one is refused rather than overwriting another officer's work.
+Replies (`replies`) and attachment downloads (`attachments`) have modules of their own.
 """
 
 from __future__ import annotations
