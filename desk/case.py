@@ -3,7 +3,9 @@ what was sent and whether it arrived, notes and the audit trail — and every ac
 
 Each view is audited ("viewed"); each action is a form that posts here, calls
 `casework`/`review`, and comes back to the page (303) or shows the refusal with what the
-officer typed still in the form.
+officer typed still in the form. Each form carries the version of the case the page showed,
+so a save based on an older one is refused rather than overwriting another officer's work.
+Replies (`replies`) and attachment downloads (`attachments`) have modules of their own.
 """
 
 from __future__ import annotations
@@ -16,24 +18,37 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, select
 
-from models import Advocacy, Attachment, AuditEvent, Case, Deadline, Message, Officer, OutboxItem, StageRecord, TrainingLabel
-from models.enums import Kind, OfficerRole, Outcome, Reason, Role, Stage
+from models import Advocacy, Attachment, AuditEvent, Case, Deadline, Message, Officer, OutboxItem, ReplyTemplate, StageRecord, TrainingLabel
+from models.enums import Kind, OfficerRole, OutboxStatus, Outcome, Reason, Role, Stage
 from triage.intake import REFERENCE
-from desk import casework, deps
+from desk import casework, deps, reply_templates
 from models import values
 from desk.auth import at_least
-from desk.casework import Actor, Refused
+from desk.casework import LIVE, Actor, Refused
+from desk.contacts import contact_panel
 from desk.queue import days_left, triage_options
-from desk.review import Verdict, confirm_triage, reply, safeguarding_level
+from desk.review import Verdict, confirm_triage, safeguarding_level
 
-router = APIRouter()
+
+async def based_on(request: Request) -> None:
+    """The version of the case the officer's page showed, from the form's `version` field, for
+    `_act` to check (every form on the case page carries it; a form without it is not checked)."""
+    request.state.based_on = None
+    if request.method == "POST":
+        raw = (await request.form()).get("version")
+        if isinstance(raw, str) and raw.strip():
+            request.state.based_on = values.whole_number(raw, "the version of the case", low=1, high=values.MAX_ID)
+
+
+router = APIRouter(dependencies=[Depends(based_on)])
 
 DONE = {
     "triage": "Triage saved.", "assign": "Assignment saved.", "convert": "Converted.", "merge": "Merged.",
     "extend": "Deadline extended.", "extension_requested": "Extension requested: a manager will decide.",
     "respond": "Stage response recorded.", "escalate": "Escalated.", "remedies": "ADR, compensation and learning saved.",
     "reply": "Reply queued to send.", "referral": "Safeguarding referral recorded.", "note": "Note added.",
-    "close": "Case closed.", "reopen": "Case reopened.",
+    "close": "Case closed.", "reopen": "Case reopened.", "draft": "Read the reply below as it will be sent, then send it.",
+    "discarded": "Reply discarded: nothing was sent.",
 }
 
 
@@ -78,16 +93,30 @@ def story(session: Session, case: Case) -> list[StoryItem]:
             files.setdefault(a.message_id, []).append(a)
     for m in messages:
         items.append(StoryItem(m.received_at, "in" if m.direction.value == "inbound" else "out", message=m, attachments=files.get(m.id, [])))
-    for o in session.exec(select(OutboxItem).where(OutboxItem.case_id == case.id)):
-        items.append(StoryItem(o.sent_at or o.created_at, "out", outbox=o))
+    sent = list(session.exec(select(OutboxItem).where(OutboxItem.case_id == case.id, OutboxItem.status != OutboxStatus.draft)))
+    sent_files = outbox_files(session, [o.id for o in sent])  # type: ignore[misc]
+    for o in sent:
+        items.append(StoryItem(o.sent_at or o.created_at, "out", outbox=o, attachments=sent_files.get(o.id, [])))
     for e in session.exec(select(AuditEvent).where(AuditEvent.case_id == case.id, AuditEvent.action != "viewed")):
         items.append(StoryItem(e.at, "event", event=e))
     items.sort(key=lambda i: i.at)
     return items
 
 
+def outbox_files(session: Session, outbox_ids: list[int]) -> dict[int, list[Attachment]]:
+    files: dict[int, list[Attachment]] = {}
+    if outbox_ids:
+        for a in session.exec(select(Attachment).where(Attachment.outbox_id.in_(outbox_ids)).order_by(Attachment.id)):
+            files.setdefault(a.outbox_id, []).append(a)  # type: ignore[arg-type]
+    return files
+
+
 def case_context(session: Session, case: Case, w: deps.Web, who: Officer) -> dict[str, Any]:
     deadlines = list(session.exec(select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.due_on, Deadline.id)))
+    live = [d for d in deadlines if d.status in LIVE]
+    stage_deadline, extension_request = casework.extension_state(session, case)
+    drafts = list(session.exec(select(OutboxItem).where(OutboxItem.case_id == case.id, OutboxItem.status == OutboxStatus.draft)
+                               .order_by(OutboxItem.id)))
     officers, teams = casework.officers_and_teams(session)
     names = {o.id: o.name for o in session.exec(select(Officer))}
     audit_rows = list(session.exec(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(500)))
@@ -101,24 +130,38 @@ def case_context(session: Session, case: Case, w: deps.Web, who: Officer) -> dic
         "advocacy": list(session.exec(select(Advocacy).where(Advocacy.case_id == case.id))),
         "labels": list(session.exec(select(TrainingLabel).where(TrainingLabel.case_id == case.id).order_by(TrainingLabel.created_at))),
         "notes": [e for e in reversed(audit_rows) if e.action == "note"],
-        "extension_requests": [e for e in audit_rows if e.action == "extension_requested"],
         "audit": audit_rows if at_least(who, OfficerRole.manager) else [],
         "officers": officers, "teams": teams, "names": names, "merged_from": merged_from,
         "team_name": next((t.name for t in teams if t.id == case.team_id), ""),
         "outcomes": list(Outcome), "once": secrets.token_hex(12),
         "merged_into": session.get(Case, case.merged_into_id).reference if case.merged_into_id else "",
         "names_reference": names_reference(session, case), "named_by": named_by,
+        "next_due": live[0] if live else None, "stage_deadline": stage_deadline, "extension_request": extension_request,
+        "contact": contact_panel(session, case), "drafts": drafts, "draft_files": outbox_files(session, [d.id for d in drafts]),  # type: ignore[misc]
+        "reply_templates": reply_templates.templates(session),
         **triage_options(),
     }
 
 
 @router.get("/cases/{reference}", include_in_schema=False)
-def case_page(request: Request, reference: str, done: str = "", actor: Actor = Depends(deps.actor),
+def case_page(request: Request, reference: str, done: str = "", template: str = "", actor: Actor = Depends(deps.actor),
               session: Session = deps.DB) -> Response:
+    """The case; `?template=ID` starts the reply from a reply template, filled in for this case."""
     case = find_case(session, reference)
     casework.audit(session, actor, case, "viewed")
     session.flush()
-    return deps.render(request, "case.html", done=DONE.get(done, ""), error="", form={},
+    form, error = {}, ""
+    if template.strip():
+        try:
+            chosen = session.get(ReplyTemplate, values.record_id(template, "template"))
+        except values.BadValue as exc:
+            chosen, error = None, str(exc)
+        if chosen is None:
+            error = error or "that reply template no longer exists: choose another"
+        else:
+            form = {"body": reply_templates.fill(chosen.body, reply_templates.case_values(session, case, actor.officer.name)),
+                    "template": chosen.id}
+    return deps.render(request, "case.html", done=DONE.get(done, ""), error=error, form=form,
                        **case_context(session, case, deps.web(request), actor.officer))
 
 
@@ -148,9 +191,14 @@ def _refused(request: Request, session: Session, case: Case, actor: Actor, error
                        **case_context(session, case, deps.web(request), actor.officer))
 
 
-def _act(request: Request, session: Session, reference: str, actor: Actor, done: str, form: dict[str, Any], work) -> Response:  # type: ignore[no-untyped-def]
+def _act(request: Request, session: Session, reference: str, actor: Actor, done: str, form: dict[str, Any], work,  # type: ignore[no-untyped-def]
+         *, versioned: bool = True) -> Response:
+    """Do `work` on the case, or show the refusal. A `versioned` save is refused when the case
+    changed since the officer's page showed it, and moves the version on when it succeeds."""
     case = find_case(session, reference)
     try:
+        if versioned:
+            casework.save_on(session, case, actor, getattr(request.state, "based_on", None))
         result = work(case)
     except (Refused, values.BadValue) as exc:
         return _refused(request, session, case, actor, str(exc), form)
@@ -252,13 +300,6 @@ def remedies_action(request: Request, reference: str, adr: str = Form(""), adr_n
     return _act(request, session, reference, actor, "remedies", form, work)
 
 
-@router.post("/cases/{reference}/reply", include_in_schema=False)
-def reply_action(request: Request, reference: str, body: str = Form(""), once: str = Form(""),
-                 actor: Actor = Depends(deps.actor), session: Session = deps.DB) -> Response:
-    return _act(request, session, reference, actor, "reply", {"body": body},
-                lambda case: reply(session, case, actor, body=body, once=once) and None)
-
-
 @router.post("/cases/{reference}/referral", include_in_schema=False)
 def referral_action(request: Request, reference: str, note: str = Form(""), actor: Actor = Depends(deps.actor),
                     session: Session = deps.DB) -> Response:
@@ -269,15 +310,16 @@ def referral_action(request: Request, reference: str, note: str = Form(""), acto
 @router.post("/cases/{reference}/note", include_in_schema=False)
 def note_action(request: Request, reference: str, text: str = Form(""), actor: Actor = Depends(deps.actor),
                 session: Session = deps.DB) -> Response:
+    # A note is added beside the record, never over it: another officer's save does not make it stale.
     return _act(request, session, reference, actor, "note", {"note": text},
-                lambda case: casework.add_note(session, case, actor, text))
+                lambda case: casework.add_note(session, case, actor, text), versioned=False)
 
 
 @router.post("/cases/{reference}/close", include_in_schema=False)
-def close_action(request: Request, reference: str, why: str = Form(""), actor: Actor = Depends(deps.actor),
-                 session: Session = deps.DB) -> Response:
+def close_action(request: Request, reference: str, why: str = Form(""), confirm: str = Form(""),
+                 actor: Actor = Depends(deps.actor), session: Session = deps.DB) -> Response:
     return _act(request, session, reference, actor, "close", {"why": why},
-                lambda case: casework.close(session, case, actor, why))
+                lambda case: casework.close(session, case, actor, why, confirmed=confirm == "yes"))
 
 
 @router.post("/cases/{reference}/reopen", include_in_schema=False)

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from models import AuditEvent, Case, ChannelIdentity, Deadline, Message, Officer, OutboxItem, StageRecord, Team
@@ -35,6 +36,10 @@ class Refused(Exception):
     """The action cannot be done as asked; the message says why, for the officer."""
 
 
+class Stale(Refused):
+    """Another officer saved the case after this officer's page showed it: nothing is saved."""
+
+
 @dataclass(frozen=True)
 class Actor:
     officer: Officer
@@ -49,6 +54,32 @@ class Actor:
 def audit(session: Session, actor: Actor, case: Case | None, action: str, **detail: Any) -> None:
     session.add(AuditEvent(at=actor.now, actor=actor.officer.name, officer_id=actor.officer.id,
                            case_id=case.id if case else None, action=action, detail=detail))
+
+
+def save_on(session: Session, case: Case, actor: Actor, based_on: int | None) -> None:
+    """Move the case's version on for an officer's save, or refuse a save based on an older one.
+
+    The version is checked and moved in one conditional UPDATE, so of two saves based on the
+    same version exactly one wins, even when they race (PostgreSQL makes the second wait for
+    the first's row lock, then finds the version moved). `based_on` None (the JSON API, the
+    queue's inline confirm) saves without the check but still moves the version on."""
+    expected = case.version if based_on is None else based_on
+    moved = session.execute(
+        sa.update(Case).where(Case.id == case.id, Case.version == expected)
+        .values(version=Case.version + 1, changed_by=actor.officer.name, changed_at=actor.now)
+        .execution_options(synchronize_session=False))
+    session.refresh(case)
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise Stale(changed_since(case, actor.zone))
+
+
+def changed_since(case: Case, zone: ZoneInfo) -> str:
+    """The refusal of a stale save, in words: who changed the case and when."""
+    at = case.changed_at.astimezone(zone) if case.changed_at else None
+    when = f" at {at:%H:%M} on {at:%a %d %b %Y}" if at else ""
+    who = case.changed_by or "another officer"
+    return (f"{case.reference} was changed by {who}{when}, after you opened it. Nothing was saved: "
+            "read what changed, then save again.")
 
 
 def live_case(case: Case) -> None:
@@ -211,12 +242,33 @@ def _tell_the_new_date(session: Session, case: Case, deadline: Deadline, reason:
     ))
 
 
+def extension_state(session: Session, case: Case) -> tuple[Deadline | None, AuditEvent | None]:
+    """The current stage's live response deadline (None when it has none that can be extended)
+    and the officer's pending request to extend it, if any."""
+    if case.stage not in (Stage.stage_1, Stage.stage_2):
+        return None, None
+    row = session.exec(select(Deadline).where(Deadline.case_id == case.id, Deadline.kind == STAGE_DEADLINE[case.stage],
+                                              Deadline.status.in_(LIVE))).first()
+    requests = session.exec(select(AuditEvent).where(AuditEvent.case_id == case.id, AuditEvent.action == "extension_requested")
+                            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()))
+    # Requests made before they named their stage are taken to be for stage 1.
+    pending = next((e for e in requests if e.detail.get("stage", Stage.stage_1.value) == case.stage.value), None)
+    return row, pending
+
+
 def request_extension(session: Session, case: Case, actor: Actor, reason: str) -> None:
-    """An officer asks; a manager approves (by extending)."""
+    """An officer asks, once per stage; a manager approves (by extending)."""
     live_case(case)
     if not reason.strip():
         raise Refused("say why the deadline should be extended")
-    audit(session, actor, case, "extension_requested", reason=reason.strip())
+    row, pending = extension_state(session, case)
+    if row is None:
+        raise Refused("there is no open stage 1 or stage 2 response deadline to extend")
+    if row.original_due_on is not None:
+        raise Refused("this deadline has already been extended once; it cannot be extended again")
+    if pending is not None:
+        raise Refused(f"{pending.actor} already asked for an extension of this stage; a manager will decide")
+    audit(session, actor, case, "extension_requested", reason=reason.strip(), stage=case.stage.value)  # type: ignore[union-attr]
 
 
 def record_response(session: Session, case: Case, clock: Clock, actor: Actor, *, outcome, on: date, note: str) -> StageRecord:  # type: ignore[no-untyped-def]
@@ -285,8 +337,11 @@ def add_note(session: Session, case: Case, actor: Actor, text: str) -> None:
     audit(session, actor, case, "note", text=text.strip())
 
 
-def close(session: Session, case: Case, actor: Actor, why: str) -> None:
+def close(session: Session, case: Case, actor: Actor, why: str, *, confirmed: bool = True) -> None:
+    """Close the case; the page asks the officer to confirm first (a tick box, so it works without scripts)."""
     live_case(case)
+    if not confirmed:
+        raise Refused("tick “Yes, close this case” to confirm: a closed case leaves the queue and its deadlines stop")
     if case.safeguarding and case.safeguarding_referral_at is None:
         what = "safeguarding disclosure" if case.disclosure else "possible safeguarding concern"
         raise Refused(f"this case carries a {what}: record the referral (or clear the flag in triage) before closing")

@@ -26,6 +26,7 @@ from desk.cookies import CookieNames, header, read
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 MAX_FORM_BYTES = 1024 * 1024
+MAX_UPLOAD_BYTES = 12 * 1024 * 1024  # a form with files (multipart): a reply's attachments, with room to refuse them in words
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 SECURITY_HEADERS = {
@@ -72,13 +73,16 @@ class CSRFMiddleware:
         if scope["method"] in UNSAFE:
             refusal = self._cross_site(scope)
             if refusal is None and not scope["path"].startswith(self.exempt or ("\0",)):
-                body = await _read_body(receive)
+                multipart = (header(scope, b"content-type") or "").startswith("multipart/form-data")
+                body = await _read_body(receive, MAX_UPLOAD_BYTES if multipart else MAX_FORM_BYTES)
                 if body is None:
                     await PlainTextResponse("That form is too large.", status_code=413)(scope, receive, send)
                     return
                 sent = header(scope, CSRF_HEADER.encode())
                 if sent is None and (header(scope, b"content-type") or "").startswith("application/x-www-form-urlencoded"):
                     sent = (parse_qs(body.decode("utf-8", "replace")).get(CSRF_FIELD) or [None])[0]
+                elif sent is None and multipart:
+                    sent = multipart_field(body, header(scope, b"content-type") or "", CSRF_FIELD)
                 if not sent or not hmac.compare_digest(sent, expected):
                     cookieless = fresh and session_token is None and bool(sent)
                     refusal = (NO_COOKIE + (NO_SECURE_COOKIE if self.secure else "")) if cookieless else EXPIRED
@@ -116,7 +120,20 @@ class CSRFMiddleware:
         return wrapped
 
 
-async def _read_body(receive: Receive) -> bytes | None:
+def multipart_field(body: bytes, content_type: str, name: str) -> str | None:
+    """A plain field of a multipart/form-data body (RFC 7578), or None."""
+    boundary = next((p.split("=", 1)[1].strip().strip('"') for p in content_type.split(";")[1:]
+                     if p.strip().lower().startswith("boundary=")), "")
+    if not boundary:
+        return None
+    for part in body.split(b"--" + boundary.encode("latin-1")):
+        head, found, value = part.partition(b"\r\n\r\n")
+        if found and b"filename=" not in head and f'name="{name}"'.encode() in head.lower():
+            return value.removesuffix(b"\r\n").decode("utf-8", "replace")
+    return None
+
+
+async def _read_body(receive: Receive, limit: int = MAX_FORM_BYTES) -> bytes | None:
     chunks, size = [], 0
     while True:
         message = await receive()
@@ -124,7 +141,7 @@ async def _read_body(receive: Receive) -> bytes | None:
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_FORM_BYTES:
+        if size > limit:
             return None
         chunks.append(chunk)
         if not message.get("more_body"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from models import Case, ChannelIdentity, Deadline, Message, OutboxItem, TrainingLabel
@@ -95,11 +96,12 @@ def confirm_triage(session: Session, case: Case, clock: Clock, actor: Actor, ver
     return corrected
 
 
-def reply(session: Session, case: Case, actor: Actor, *, body: str, once: str) -> OutboxItem:
+def reply(session: Session, case: Case, actor: Actor, *, body: str, once: str, draft: bool = False) -> OutboxItem:
     """Queue the officer's words on the case's own channel, to the contact's address there.
 
     `once` comes from the form, so a double-submitted form collides on the idempotency key
-    instead of sending twice.
+    instead of sending twice. A `draft` is written as it will be sent but waits for the officer
+    to read it and `send_draft` it.
     """
     body = body.strip()
     if not body:
@@ -124,13 +126,30 @@ def reply(session: Session, case: Case, actor: Actor, *, body: str, once: str) -
         subject = f"{subject} [{case.reference}]"
     item = OutboxItem(idempotency_key=key, purpose="reply", channel=case.channel, recipient=identity.address,
                       case_id=case.id, contact_id=case.contact_id, subject=subject, body=body,
-                      status=OutboxStatus.pending, next_attempt_at=actor.now, created_at=actor.now)
+                      status=OutboxStatus.draft if draft else OutboxStatus.pending, next_attempt_at=actor.now, created_at=actor.now)
     session.add(item)
+    session.flush()
+    if not draft:
+        _replied(session, case, actor, item)
+    return item
+
+
+def send_draft(session: Session, case: Case, actor: Actor, item: OutboxItem) -> bool:
+    """Send a previewed reply: draft → pending in one conditional UPDATE, so a double click sends
+    it once. False when it had already been sent (nothing more to do)."""
+    moved = session.execute(sa.update(OutboxItem).where(OutboxItem.id == item.id, OutboxItem.status == OutboxStatus.draft)
+                            .values(status=OutboxStatus.pending, next_attempt_at=actor.now)
+                            .execution_options(synchronize_session=False))
+    session.refresh(item)
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    _replied(session, case, actor, item)
+    return True
+
+
+def _replied(session: Session, case: Case, actor: Actor, item: OutboxItem) -> None:
     # A reply from a person acknowledges the representation, if nothing else has yet.
     for row in session.exec(select(Deadline).where(Deadline.case_id == case.id, Deadline.kind == DeadlineKind.acknowledgement)):
         if row.status in LIVE:
             row.status, row.met_on = DeadlineStatus.met, actor.today
-    session.flush()
-    audit(session, actor, case, "replied", outbox_id=item.id, channel=case.channel.value, chars=len(body))
-    return item
-
+    audit(session, actor, case, "replied", outbox_id=item.id, channel=case.channel.value, chars=len(item.body))

@@ -9,6 +9,7 @@ from models.db import DatabaseUnavailable, check_reachable, make_engine, session
 from models.messages import Attachment, Message
 from models.outbox import OutboxItem
 from models.people import ChannelIdentity, Contact, Officer, Team
+from models.replies import ReplyTemplate
 
 metadata = SQLModel.metadata
 
@@ -27,6 +28,7 @@ __all__ = [
     "OfficerSession",
     "OutboxItem",
     "ReferenceSequence",
+    "ReplyTemplate",
     "SignInAttempt",
     "StageRecord",
     "Team",

@@ -81,6 +81,11 @@ class Case(SQLModel, table=True):
     received_at: datetime = utc_field(default_factory=utcnow, nullable=False, index=True)
     closed_at: datetime | None = utc_field()
     created_at: datetime = utc_field(default_factory=utcnow, nullable=False)
+    # Two officers on one case: every officer's save moves the version on, and a save based on
+    # an older version is refused, naming who changed it and when.
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    changed_by: str = Field(default="", max_length=120, sa_column_kwargs={"server_default": ""})
+    changed_at: datetime | None = utc_field()
 
     @property
     def disclosure(self) -> bool:

@@ -115,6 +115,7 @@ class DeadlineStatus(StrEnum):
 
 
 class OutboxStatus(StrEnum):
+    draft = "draft"  # an officer's reply shown to them before sending: no sender ever claims it
     pending = "pending"
     sending = "sending"
     sent = "sent"

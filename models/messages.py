@@ -11,6 +11,22 @@ from sqlmodel import Field, SQLModel
 from models.columns import enum_field, json_field, utc_field, utcnow
 from models.enums import Channel, Direction, MessageState
 
+# Types that can run code: kept (they may be evidence) but quarantined, never opened or offered.
+DANGEROUS_EXTENSIONS = frozenset(
+    "exe bat cmd com scr pif js jse vbs vbe wsf wsh jar msi msp ps1 psm1 hta lnk dll cpl iso img vhd "
+    "docm xlsm pptm dotm xlam reg inf scf url chm sh app apk".split()
+)
+DANGEROUS_TYPES = frozenset(
+    ["application/x-msdownload", "application/x-dosexec", "application/x-msdos-program", "application/x-sh",
+     "application/hta", "application/x-ms-shortcut", "application/java-archive", "application/vnd.ms-office.vbaproject"]
+)
+
+
+def dangerous(filename: str, content_type: str) -> bool:
+    """A file of a type that can run code, by its name's extension or its declared type."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    return extension in DANGEROUS_EXTENSIONS or content_type.lower() in DANGEROUS_TYPES
+
 
 class Message(SQLModel, table=True):
     """One inbound or outbound message.
@@ -52,10 +68,14 @@ class Message(SQLModel, table=True):
 
 
 class Attachment(SQLModel, table=True):
-    """A file sent with a message. Dangerous types are quarantined: content kept, never opened."""
+    """A file sent with a message. Dangerous types are quarantined: content kept, never opened.
+
+    A file an officer attaches to a reply belongs to its outbox item until it is sent, then
+    also to the message the relay records."""
 
     id: int | None = Field(default=None, primary_key=True)
-    message_id: int = Field(foreign_key="message.id", index=True)
+    message_id: int | None = Field(default=None, foreign_key="message.id", index=True)
+    outbox_id: int | None = Field(default=None, foreign_key="outboxitem.id", index=True)
     filename: str = Field(default="", max_length=255)
     content_type: str = Field(default="application/octet-stream", max_length=255)
     size: int = Field(default=0)

@@ -98,7 +98,7 @@ def test_a_manager_extends_stage_1_once_with_a_reason_and_the_date_explains_itse
     assert len(told) == 1 and "to arrange an advocate" in told[0].body and "Monday 14 December 2026" in told[0].body
     again = act(c, reference, "extend", {"reason": "still busy"})
     assert "already been extended once" in again.text
-    assert 'value="still busy"' in again.text  # what the officer typed is kept
+    assert "it cannot be extended again" in again.text and 'action="/cases/' + reference + '/extend"' not in again.text  # the form is gone
 
 
 def test_an_officer_asks_and_a_manager_approves_an_extension(engine: Engine) -> None:
@@ -201,7 +201,14 @@ def test_a_reply_goes_to_the_outbox_on_the_case_channel_once(engine: Engine) -> 
         assert act(c, reference, "reply", {"body": "Sorry — Sam will ring you today.", "once": once}).status_code == 303
     with Session(engine) as session:
         replies = session.exec(select(OutboxItem).where(OutboxItem.purpose == "reply")).all()
-    assert len(replies) == 1
+    assert len(replies) == 1 and replies[0].status.value == "draft"  # previewed first: nothing sent yet
+    assert deadlines(engine, reference)[DeadlineKind.acknowledgement].status is DeadlineStatus.open
+    for _ in range(2):  # a double click on Send
+        assert act(c, reference, f"reply/{replies[0].id}/send", {}).status_code == 303
+    with Session(engine) as session:
+        replies = session.exec(select(OutboxItem).where(OutboxItem.purpose == "reply")).all()
+    assert len(replies) == 1 and replies[0].status.value == "pending"
+    assert actions(engine, reference).count("replied") == 1
     assert (replies[0].recipient, replies[0].channel.value, replies[0].subject) == ("mum@example.org", "email", f"Re: contact [{reference}]")
     assert deadlines(engine, reference)[DeadlineKind.acknowledgement].status is DeadlineStatus.met
     empty = act(c, reference, "reply", {"body": "   ", "once": "abc"})
@@ -212,10 +219,10 @@ def test_closing_a_flagged_case_needs_the_referral_recorded_first(engine: Engine
     reference = open_case(engine, "He hits me.", received=RECEIVED,
                           suggestion=Suggestion(kind=Kind.complaint, safeguarding_level=SafeguardingLevel.disclosure, signals=["physical_abuse"]))
     c = sign_in(make_app(engine), engine)
-    assert "record the referral" in act(c, reference, "close", {"why": "done"}).text
+    assert "record the referral" in act(c, reference, "close", {"why": "done", "confirm": "yes"}).text
     assert act(c, reference, "referral", {"note": "MASH, 10:05, spoke to duty SW"}).status_code == 303
     assert case(engine, reference).safeguarding_referral_at is not None
-    assert act(c, reference, "close", {"why": "referred; no complaint to answer"}).status_code == 303
+    assert act(c, reference, "close", {"why": "referred; no complaint to answer", "confirm": "yes"}).status_code == 303
     saved = case(engine, reference)
     assert saved.status is CaseStatus.closed and saved.closed_at is not None
     assert all(d.status is not DeadlineStatus.open for d in deadlines(engine, reference).values())
@@ -231,10 +238,10 @@ def test_a_possible_concern_has_its_own_panel_and_must_be_cleared_or_referred_be
     page = c.get(f"/cases/{reference}").text
     assert "Possible safeguarding concern" in page and "model:0.20" in page and "was not given the crisis reply" in page
     assert 'class="flag"' not in page  # not the urgent panel
-    assert "possible safeguarding concern: record the referral" in act(c, reference, "close", {"why": "done"}).text
+    assert "possible safeguarding concern: record the referral" in act(c, reference, "close", {"why": "done", "confirm": "yes"}).text
     assert act(c, reference, "triage", {"kind": "complaint", "safeguarding": ""}).status_code == 303
     assert not case(engine, reference).safeguarding
-    assert act(c, reference, "close", {"why": "answered"}).status_code == 303
+    assert act(c, reference, "close", {"why": "answered", "confirm": "yes"}).status_code == 303
 
 
 def test_notes_remedies_and_assignment_are_saved_and_audited(engine: Engine) -> None:

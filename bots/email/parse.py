@@ -16,16 +16,9 @@ from email.header import decode_header, make_header
 from email.message import Message as EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
 
+from models.messages import DANGEROUS_EXTENSIONS, DANGEROUS_TYPES
 from triage.cleaning import clean, html_to_text, normalise
 
-DANGEROUS_EXTENSIONS = frozenset(
-    "exe bat cmd com scr pif js jse vbs vbe wsf wsh jar msi msp ps1 psm1 hta lnk dll cpl iso img vhd "
-    "docm xlsm pptm dotm xlam reg inf scf url chm sh app apk".split()
-)
-DANGEROUS_TYPES = frozenset(
-    ["application/x-msdownload", "application/x-dosexec", "application/x-msdos-program", "application/x-sh",
-     "application/hta", "application/x-ms-shortcut", "application/java-archive", "application/vnd.ms-office.vbaproject"]
-)
 FALLBACK_CHARSETS = ("utf-8", "cp1252", "latin-1")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import email.policy
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -20,10 +20,11 @@ from zoneinfo import ZoneInfo
 
 import aiosmtplib
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+import sqlalchemy as sa
+from sqlmodel import Session, select
 
 from bots.outbox import claim_due, every, record_failure, release_stale
-from models import Message, OutboxItem
+from models import Attachment, Message, OutboxItem
 from scheduler.sweep import acknowledged
 from models.enums import Channel, Direction, MessageState, OutboxStatus
 
@@ -43,9 +44,10 @@ class Relay:
     timeout: float = 30
 
 
-def compose(item: OutboxItem, mail_from: str) -> EmailMessage:
+def compose(item: OutboxItem, mail_from: str, files: Sequence[Attachment] = ()) -> EmailMessage:
     """The message as sent; an address with letters outside ASCII is written as it is (RFC 6532),
-    never RFC 2047-encoded into something no server can deliver to."""
+    never RFC 2047-encoded into something no server can deliver to. `files` (an officer's
+    attachments to a reply) go as MIME attachments after the text."""
     message = EmailMessage(policy=email.policy.SMTPUTF8 if needs_smtputf8(item.recipient) else email.policy.default)
     message["From"] = mail_from
     message["To"] = item.recipient
@@ -54,7 +56,16 @@ def compose(item: OutboxItem, mail_from: str) -> EmailMessage:
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Auto-Submitted"] = "auto-replied" if item.purpose == "acknowledgement" else "auto-generated"
     message.set_content(item.body)
+    for f in files:
+        maintype, _, subtype = (f.content_type if "/" in f.content_type else "application/octet-stream").partition("/")
+        message.add_attachment(f.content or b"", maintype=maintype, subtype=subtype, filename=f.filename)
     return message
+
+
+def files_of(engine: Engine, outbox_id: int) -> list[Attachment]:
+    """The files an officer attached to this outbox item, in the order attached."""
+    with Session(engine, expire_on_commit=False) as session:
+        return list(session.exec(select(Attachment).where(Attachment.outbox_id == outbox_id).order_by(Attachment.id)))
 
 
 def needs_smtputf8(address: str) -> bool:
@@ -104,7 +115,7 @@ class MailSender:
                         await asyncio.to_thread(self._failed, item, refused, permanent=True)
                         handled.add(item.id)
                         continue
-                    message = compose(item, r.mail_from)
+                    message = compose(item, r.mail_from, await asyncio.to_thread(files_of, self.engine, item.id))
                     try:
                         await smtp.send_message(message, mail_options=["SMTPUTF8"] if needs_smtputf8(item.recipient) else None)
                     except aiosmtplib.SMTPResponseException as exc:
@@ -132,6 +143,10 @@ class MailSender:
                 raw_bytes=message.as_bytes(), external_id=item.provider_message_id, sender=self.relay.mail_from,
                 subject=item.subject, text=item.body, clean_text=item.body, received_at=now, processed_at=now,
             ))
+            session.flush()
+            # The files sent now also belong to the message recorded, as an inbound message's do.
+            session.execute(sa.update(Attachment).where(Attachment.outbox_id == item.id).values(
+                message_id=sa.select(Message.id).where(Message.dedupe_key == f"outbox:{item.id}").scalar_subquery()))
             session.commit()
 
     def _failed(self, item: OutboxItem, error: str, *, permanent: bool) -> None:

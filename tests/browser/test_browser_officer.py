@@ -76,7 +76,8 @@ def test_an_officer_replies_and_sees_it_waiting_to_send(page, live: Live) -> Non
     sign_in(page, live)
     page.goto(f"{live.url}/cases/{reference}")
     page.get_by_label("Reply to the complainant by email").fill("Sorry nobody rang. Sam will call you today before 4pm.")
-    page.get_by_role("button", name="Send reply").click()
+    page.get_by_role("button", name="Preview reply").click()
+    page.get_by_role("button", name="Send reply").click()  # after reading it as it will be sent
     page.wait_for_selector("p.done")
     assert "Reply queued to send." in page.locator("p.done").inner_text()
     assert "Sam will call you today before 4pm." in page.locator(".story").inner_text()
