@@ -34,6 +34,7 @@ DONE = {
     "respond": "Stage response recorded.", "escalate": "Escalated.", "remedies": "ADR, compensation and learning saved.",
     "reply": "Reply queued to send.", "referral": "Safeguarding referral recorded.", "note": "Note added.",
     "close": "Case closed.", "reopen": "Case reopened.",
+    "logged": "Logged: classified and in the queue.", "acknowledged": "Acknowledgement recorded.",
 }
 
 
