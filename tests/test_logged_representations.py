@@ -267,3 +267,14 @@ def test_the_annual_report_counts_an_acknowledgement_sent_after_its_due_date_as_
     report = build_report(engine, load_policy(), 2026, today=date(2026, 5, 1))
     rows = {row.label: row.cells[0].current for row in report.table("acknowledgements").rows}
     assert (rows["Acknowledged within 3 working days"], rows["Acknowledged late"]) == (1, 1)
+
+
+def test_past_records_imported_with_a_councillor_or_mp_channel_count_as_their_enquiries(engine: Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_import import complaint, run_import, write_csv
+
+    rows = [complaint("P-1", channel="councillor"), complaint("P-2", channel="mp"), complaint("P-3", channel="letter"),
+            complaint("P-4", channel="phone", enquiry_source="councillor")]
+    run_import(engine, write_csv(tmp_path / "past.csv", rows))
+    report = build_report(engine, load_policy(), 2025, today=date(2026, 5, 1))
+    volumes = {row.label: row.cells[0].current for row in report.table("volumes").rows}
+    assert (volumes["Complaints at stage 1"], volumes["Councillor enquiries"], volumes["MP enquiries"]) == (4, 2, 1)
