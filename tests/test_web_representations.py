@@ -231,3 +231,11 @@ def test_a_form_with_a_file_is_refused_without_its_csrf_token(engine: Engine) ->
                      headers={"content-type": "multipart/form-data; boundary=x"})
     assert garbled.status_code == 403
     assert cases(engine) == []
+
+
+def test_a_logged_representation_is_found_by_its_callers_name_phone_and_address(engine: Engine) -> None:
+    c = sign_in(app_for(engine), engine)
+    reference = api(c, {**CALL, "contact_postal_address": "12 Larkspur Road\nNorthtown"}).json()["reference"]
+    for words in ("Kayla Brown", "07700 900123", "Larkspur", "flat"):
+        found = [r["reference"] for r in c.get("/api/search", params={"q": words}).json()["results"]]
+        assert found == [reference], words
