@@ -90,9 +90,11 @@ def record(session: Session, case: Case, actor: Actor, *, how: str, on: date) ->
     due.status = DeadlineStatus.met if on <= due.due_on else DeadlineStatus.missed
     due.met_on, due.next_action_on = on, None
     text = words(case, deadlines, actor.today)
+    to = session.exec(select(Message.sender).where(Message.case_id == case.id, Message.direction == Direction.inbound)
+                      .order_by(Message.id)).first()  # the story says "To …": who it went to, as logged
     session.add(Message(
         dedupe_key=f"acknowledged-by-hand:{case.id}", channel=channel, direction=Direction.outbound,
-        state=MessageState.processed, case_id=case.id, contact_id=case.contact_id, sender=actor.officer.name,
+        state=MessageState.processed, case_id=case.id, contact_id=case.contact_id, sender=to or "",
         subject=f"Acknowledgement sent {HOW[channel]} on {on.isoformat()}", text=text, clean_text=text,
         received_at=actor.now, processed_at=actor.now,
     ))

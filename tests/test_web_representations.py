@@ -150,6 +150,7 @@ def test_a_letter_with_a_scan_is_logged_through_the_form_and_acknowledged_by_pos
         sent = session.exec(select(Message).where(Message.direction == Direction.outbound)).one()
         event = session.exec(select(AuditEvent).where(AuditEvent.action == "acknowledged")).one()
     assert sent.channel is Channel.letter and f"Your reference is {reference}" in sent.text
+    assert sent.sender == "Jane Jones · 12 High Street, Northtown NT1 2AB"  # the story's "To …"
     assert event.detail == {"how": "letter", "on": "2026-11-23", "late": True}
     again = c.post(f"/cases/{reference}/acknowledged", data={"how": "phone", "on": "", "csrf_token": token})
     assert again.status_code == 400 and "there is no acknowledgement waiting" in again.text
