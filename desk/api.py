@@ -121,7 +121,7 @@ def me(request: Request, who: Officer = Depends(deps.officer)) -> Me:
 # The queue's filters, read from the query string by `parse_filters`; described here for the OpenAPI description.
 FILTERS = {
     "kind": "initial_feedback, complaint or compliment", "reason": "a reason code", "role": "who is complaining",
-    "team": "a team's number", "stage": "a stage", "channel": "email, telegram or webchat", "overdue": "1: overdue only",
+    "team": "a team's number", "stage": "a stage", "channel": "email, telegram, webchat, phone, letter, in_person, councillor or mp", "overdue": "1: overdue only",
     "review": "needs (the default), confirmed or all", "owner": "me, none or an officer's number", "page": "from 1",
 }
 

@@ -29,7 +29,8 @@ from desk import deps
 from models import values
 from desk.account import quote as _quote
 from desk.auth import Forbidden, NotSignedIn, SecondFactorOwed, Sessions, SignInLimiter
-from desk.csrf import CSRFMiddleware
+from desk.csrf import MAX_FORM_BYTES, CSRFMiddleware
+from triage.intake import Classify
 
 STATIC = Path(__file__).parent / "static"
 
@@ -53,10 +54,14 @@ def create_app(
     officer_routers: Sequence[tuple[APIRouter, str]] = (),
     public_routers: Sequence[APIRouter] = (),
     csrf_exempt: tuple[str, ...] = ("/chat",),
+    classify: Classify | None = None,
+    attachment_max_bytes: int = 10 * 1024 * 1024,
 ) -> FastAPI:
     """Build the app. `officer_routers` are mounted behind sign-in with a minimum role
     ("officer", "manager" or "admin"); `public_routers` (the web chat) are not. Without a
     policy the built-in one is used; without a key, the one kept in var/secret_key.
+    `classify` reads the representations officers log (none: each needs review by hand);
+    `attachment_max_bytes` is the largest scanned letter they may add.
 
     Requests are answered only for the host of `public_url`, loopback names and `allowed_hosts`
     (others get 400); links are paths, never built on a Host header a client chooses."""
@@ -67,7 +72,8 @@ def create_app(
     secret_key = secret_key or load_or_create_secret(Path("var") / "secret_key")
     if len(secret_key) < 16:
         raise ValueError("the web app's secret key must be at least 16 characters")
-    from desk import account, admin, api, attachments, case, dashboard, queue_page, replies, reply_templates, search_page
+    from desk import account, acknowledging, admin, api, attachments, case, dashboard, queue_page, replies, reply_templates, search_page
+    from desk.representations import representations_router
 
     app = FastAPI(title="Heard", description="Officers' API: the triage queue and cases.",
                   docs_url=None, redoc_url=None, openapi_url=None)
@@ -76,6 +82,7 @@ def create_app(
         sessions=Sessions(idle_minutes * 60, int(lifetime_hours * 3600), now), limiter=SignInLimiter(),
         secure_cookies=secure_cookies, now=now, env=deps.make_env(),
     )
+    app.state.web.env.globals["acknowledge_by_hand"] = acknowledging.by_hand  # the case page's "acknowledge by post or phone"
 
     @app.middleware("http")
     async def no_store(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -85,7 +92,8 @@ def create_app(
 
     public = urlsplit(public_url)
     app.add_middleware(CSRFMiddleware, secret=secret_key, secure=secure_cookies, exempt=csrf_exempt,
-                       public_origin=f"{public.scheme}://{public.netloc}" if public.netloc else "")
+                       public_origin=f"{public.scheme}://{public.netloc}" if public.netloc else "",
+                       max_upload_bytes=attachment_max_bytes + MAX_FORM_BYTES)  # a scan and the form around it
     hosts = {"localhost", "127.0.0.1", *allowed_hosts} | ({public.hostname} if public.hostname else set())
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=sorted(h for h in hosts if h))
 
@@ -129,7 +137,8 @@ def create_app(
     checked = Depends(_checked)
     app.include_router(_public_router(), dependencies=[checked])
     for router in (account.router, dashboard.router, queue_page.router, case.router, admin.router, api.router,
-                   search_page.router, attachments.router, replies.router, reply_templates.router):
+                   search_page.router, attachments.router, replies.router, reply_templates.router,
+                   representations_router(classify, attachment_max_bytes)):
         app.include_router(router, dependencies=[checked])
     # The annual report (reports), for managers and admins.
     reports = report_router(engine, policy, tz=zone, today=lambda: now().astimezone(zone).date(),

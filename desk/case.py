@@ -49,6 +49,7 @@ DONE = {
     "reply": "Reply queued to send.", "referral": "Safeguarding referral recorded.", "note": "Note added.",
     "close": "Case closed.", "reopen": "Case reopened.", "draft": "Read the reply below as it will be sent, then send it.",
     "discarded": "Reply discarded: nothing was sent.",
+    "logged": "Logged: classified and in the queue.", "acknowledged": "Acknowledgement recorded.",
 }
 
 

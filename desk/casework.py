@@ -232,11 +232,11 @@ def extend(session: Session, case: Case, clock: Clock, actor: Actor, reason: str
 def _tell_the_new_date(session: Session, case: Case, deadline: Deadline, reason: str, now: datetime) -> None:
     """The complainant is told why and the new date, on the channel they used (through the outbox)."""
     address = session.exec(select(ChannelIdentity.address).where(
-        ChannelIdentity.contact_id == case.contact_id, ChannelIdentity.channel == case.channel)).first()
+        ChannelIdentity.contact_id == case.contact_id, ChannelIdentity.channel == case.channel.written_on)).first()
     if address is None:
         return
     session.add(OutboxItem(
-        idempotency_key=f"extension-notice:{deadline.id}", purpose="extension_notice", channel=case.channel,
+        idempotency_key=f"extension-notice:{deadline.id}", purpose="extension_notice", channel=case.channel.written_on,
         recipient=address, case_id=case.id, contact_id=case.contact_id, subject=f"Your new date [{case.reference}]",
         body=wording.extension_notice(case.reference, deadline.due_on, reason), next_attempt_at=now, created_at=now,
     ))

@@ -8,6 +8,8 @@ Two checks on every POST/PUT/PATCH/DELETE:
   token). Bound to the server-side session, it cannot be minted by anyone who does not hold
   the officer's session cookie. Before sign-in it is bound to a random pre-session cookie.
 Paths in `exempt` (the public web chat, which has no sign-in) skip the token, not the origin check.
+A form with a file (multipart, e.g. a scanned letter) carries the token as a field like any form,
+and may be as large as `max_upload_bytes` (at least MAX_UPLOAD_BYTES, for a reply's attachments); any other body at most `MAX_FORM_BYTES`.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlsplit
 
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -53,8 +57,9 @@ NO_SECURE_COOKIE = (" Heard's cookies are marked Secure, so browsers only send t
 
 class CSRFMiddleware:
     def __init__(self, app: ASGIApp, secret: str, *, secure: bool = True, exempt: tuple[str, ...] = (),
-                 public_origin: str = "") -> None:
+                 public_origin: str = "", max_upload_bytes: int = MAX_FORM_BYTES) -> None:
         self.app, self.secret, self.secure, self.exempt = app, secret, secure, exempt
+        self.max_upload_bytes = max(max_upload_bytes, MAX_UPLOAD_BYTES)
         self.names = CookieNames.for_(secure)
         self.public_origin = public_origin.rstrip("/").lower()
 
@@ -73,16 +78,17 @@ class CSRFMiddleware:
         if scope["method"] in UNSAFE:
             refusal = self._cross_site(scope)
             if refusal is None and not scope["path"].startswith(self.exempt or ("\0",)):
-                multipart = (header(scope, b"content-type") or "").startswith("multipart/form-data")
-                body = await _read_body(receive, MAX_UPLOAD_BYTES if multipart else MAX_FORM_BYTES)
+                content_type = header(scope, b"content-type") or ""
+                multipart = content_type.startswith("multipart/form-data")
+                body = await _read_body(receive, self.max_upload_bytes if multipart else MAX_FORM_BYTES)
                 if body is None:
                     await PlainTextResponse("That form is too large.", status_code=413)(scope, receive, send)
                     return
                 sent = header(scope, CSRF_HEADER.encode())
-                if sent is None and (header(scope, b"content-type") or "").startswith("application/x-www-form-urlencoded"):
+                if sent is None and content_type.startswith("application/x-www-form-urlencoded"):
                     sent = (parse_qs(body.decode("utf-8", "replace")).get(CSRF_FIELD) or [None])[0]
                 elif sent is None and multipart:
-                    sent = multipart_field(body, header(scope, b"content-type") or "", CSRF_FIELD)
+                    sent = await _multipart_field(scope, body, CSRF_FIELD)
                 if not sent or not hmac.compare_digest(sent, expected):
                     cookieless = fresh and session_token is None and bool(sent)
                     refusal = (NO_COOKIE + (NO_SECURE_COOKIE if self.secure else "")) if cookieless else EXPIRED
@@ -120,19 +126,6 @@ class CSRFMiddleware:
         return wrapped
 
 
-def multipart_field(body: bytes, content_type: str, name: str) -> str | None:
-    """A plain field of a multipart/form-data body (RFC 7578), or None."""
-    boundary = next((p.split("=", 1)[1].strip().strip('"') for p in content_type.split(";")[1:]
-                     if p.strip().lower().startswith("boundary=")), "")
-    if not boundary:
-        return None
-    for part in body.split(b"--" + boundary.encode("latin-1")):
-        head, found, value = part.partition(b"\r\n\r\n")
-        if found and b"filename=" not in head and f'name="{name}"'.encode() in head.lower():
-            return value.removesuffix(b"\r\n").decode("utf-8", "replace")
-    return None
-
-
 async def _read_body(receive: Receive, limit: int = MAX_FORM_BYTES) -> bytes | None:
     chunks, size = [], 0
     while True:
@@ -147,6 +140,23 @@ async def _read_body(receive: Receive, limit: int = MAX_FORM_BYTES) -> bytes | N
         if not message.get("more_body"):
             break
     return b"".join(chunks)
+
+
+async def _multipart_field(scope: Scope, body: bytes, name: str) -> str | None:
+    """One text field of a multipart body (the token), or None when there is none or the body
+    cannot be read as multipart (the route then answers for the body itself)."""
+    async def stream() -> AsyncIterator[bytes]:
+        yield body
+
+    try:
+        form = await MultiPartParser(Headers(scope=scope), stream(), max_files=10, max_fields=100).parse()
+    except (MultiPartException, ValueError):
+        return None
+    try:
+        value = form.get(name)
+        return value if isinstance(value, str) else None
+    finally:
+        await form.close()
 
 
 def _replay(body: bytes, original: Receive) -> Receive:

@@ -112,11 +112,13 @@ def reply(session: Session, case: Case, actor: Actor, *, body: str, once: str, d
     existing = session.exec(select(OutboxItem).where(OutboxItem.idempotency_key == key)).first()
     if existing:
         return existing
+    channel = case.channel.written_on  # a phone call or a letter is answered by email, when there is an address
     identity = session.exec(
-        select(ChannelIdentity).where(ChannelIdentity.contact_id == case.contact_id, ChannelIdentity.channel == case.channel)
+        select(ChannelIdentity).where(ChannelIdentity.contact_id == case.contact_id, ChannelIdentity.channel == channel)
     ).first() if case.contact_id else None
     if identity is None:
-        raise Refused(f"there is no {case.channel.value} address for this complainant to reply to")
+        raise Refused(f"there is no {channel.value} address for this complainant to reply to"
+                      + (": reply by post or phone" if case.channel.logged else ""))
     subject = session.exec(
         select(Message.subject).where(Message.case_id == case.id, Message.direction == Direction.inbound)
         .order_by(Message.received_at, Message.id)
@@ -124,7 +126,7 @@ def reply(session: Session, case: Case, actor: Actor, *, body: str, once: str, d
     subject = subject if subject.lower().startswith("re:") else f"Re: {subject}".strip()
     if case.reference not in subject:
         subject = f"{subject} [{case.reference}]"
-    item = OutboxItem(idempotency_key=key, purpose="reply", channel=case.channel, recipient=identity.address,
+    item = OutboxItem(idempotency_key=key, purpose="reply", channel=channel, recipient=identity.address,
                       case_id=case.id, contact_id=case.contact_id, subject=subject, body=body,
                       status=OutboxStatus.draft if draft else OutboxStatus.pending, next_attempt_at=actor.now, created_at=actor.now)
     session.add(item)
@@ -152,4 +154,4 @@ def _replied(session: Session, case: Case, actor: Actor, item: OutboxItem) -> No
     for row in session.exec(select(Deadline).where(Deadline.case_id == case.id, Deadline.kind == DeadlineKind.acknowledgement)):
         if row.status in LIVE:
             row.status, row.met_on = DeadlineStatus.met, actor.today
-    audit(session, actor, case, "replied", outbox_id=item.id, channel=case.channel.value, chars=len(item.body))
+    audit(session, actor, case, "replied", outbox_id=item.id, channel=item.channel.value, chars=len(item.body))

@@ -8,6 +8,26 @@ class Channel(StrEnum):
     email = "email"
     telegram = "telegram"
     webchat = "webchat"
+    # Representations that reach an officer, who logs them: Heard cannot write back on these.
+    phone = "phone"
+    letter = "letter"
+    in_person = "in_person"
+    councillor = "councillor"  # an enquiry from a councillor on someone's behalf
+    mp = "mp"  # an enquiry from an MP on someone's behalf
+
+    @property
+    def logged(self) -> bool:
+        """Typed in by an officer (a call, a letter, a visit, an enquiry), not received by Heard."""
+        return self.value in LOGGED_CHANNELS
+
+    @property
+    def written_on(self) -> "Channel":
+        """Where Heard writes to the person: the same channel, or email for one an officer logged
+        (no sender delivers a phone call or a letter; an outbox row there would wait for ever)."""
+        return Channel.email if self.logged else self
+
+
+LOGGED_CHANNELS = frozenset({"phone", "letter", "in_person", "councillor", "mp"})
 
 
 class Direction(StrEnum):

@@ -172,10 +172,13 @@ def sweep(engine: Engine, clock: Clock, zone: ZoneInfo, now: datetime, *, dry_ru
 
 
 def acknowledged(conn: Connection, case_id: int | None, on) -> None:  # type: ignore[no-untyped-def]
-    """An acknowledgement went out: its deadline is met (called by every channel's sender)."""
+    """An acknowledgement went out: its deadline is met (called by every channel's sender) — or,
+    when it went after its due date (a letter logged days after it came), missed but done, as
+    the importer records a late one, so the annual report counts it late."""
     if case_id is not None:
+        status = sa.case((D.c.due_on >= on, "met"), else_="missed")
         conn.execute(sa.update(D).where(D.c.case_id == case_id, D.c.kind == DeadlineKind.acknowledgement.value,
-                                        D.c.met_on.is_(None)).values(status="met", met_on=on, next_action_on=None))
+                                        D.c.met_on.is_(None)).values(status=status, met_on=on, next_action_on=None))
 
 
 def _move_bookmarks(conn: Connection, bookmarks: list[dict[str, Any]]) -> None:

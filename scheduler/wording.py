@@ -25,6 +25,7 @@ ADVOCATE_OFFER = (
 )
 
 ADVOCATE_EMAIL_HOW = 'To say yes, just reply to this email with the word "advocate".'
+ADVOCATE_SPOKEN_HOW = "To say yes, just tell us: phone, write to or email the complaints team."
 
 
 def hear_by(day: date) -> str:
@@ -36,11 +37,18 @@ def acknowledgement_subject(reference: str) -> str:
     return f"We have your message [{reference}]"
 
 
-def acknowledgement(reference: str, reply_by: date, *, young_person: bool, safeguarding: bool, compliment: bool) -> str:
-    """The acknowledgement of a new representation: reference, what happens next, and when."""
+def acknowledgement(reference: str, reply_by: date, *, young_person: bool, safeguarding: bool, compliment: bool,
+                    by_hand: bool = False, late: bool = False) -> str:
+    """The acknowledgement of a new representation: reference, what happens next, and when.
+
+    `by_hand`: read out on the phone or posted by an officer (a call, a letter, a visit), so it
+    says "told us", not "wrote", and asks for no email reply. `late`: the date to reply by has
+    already passed (a letter logged long after it came), so no past date is promised.
+    """
     parts: list[str] = []
     if safeguarding:
-        parts.append("Some of what you wrote makes us want to check you are safe. Someone will look at "
+        said = "told us" if by_hand else "wrote"
+        parts.append(f"Some of what you {said} makes us want to check you are safe. Someone will look at "
                      "your message today. " + SAFETY)
     if compliment:
         parts.append(
@@ -48,13 +56,16 @@ def acknowledgement(reference: str, reply_by: date, *, young_person: bool, safeg
             "We will pass your message on to the person you named and their manager."
         )
     else:
+        when = (f"We should have got back to you by {hear_by(reply_by)}, and we are sorry we have not. "
+                "We will get back to you as soon as we can.") if late else f"We will get back to you by {hear_by(reply_by)}."
         parts.append(
             f"Thanks for telling us. Your reference is {reference}. "
-            f"Someone from the complaints team will read your message. We will get back to you by {hear_by(reply_by)}."
+            f"Someone from the complaints team will read your message. {when}"
         )
-        parts.append("If you write to us again about this, please keep the reference in the subject.")
+        parts.append("If you contact us again about this, please give the reference." if by_hand
+                     else "If you write to us again about this, please keep the reference in the subject.")
     if young_person and not compliment:
-        parts.append(f"{ADVOCATE_OFFER} {ADVOCATE_EMAIL_HOW}")
+        parts.append(f"{ADVOCATE_OFFER} {ADVOCATE_SPOKEN_HOW if by_hand else ADVOCATE_EMAIL_HOW}")
     if not safeguarding:
         parts.append(f"If you are not safe, get help now. {SAFETY}")
     return "\n\n".join(parts) + "\n\nThe complaints team\n"

@@ -192,16 +192,20 @@ def take_in(
     acknowledge_to: str | None = None,
     acknowledge_suppressed: str = "",
     offer_advocate: bool = True,
+    contact: Contact | None = None,
+    acknowledge_on: Channel | None = None,
 ) -> Outcome:
     """Thread or open a case for a stored message.
 
     Every read and the classification come before the first write, so the write
-    transaction (SQLite's single writer) is as short as it can be.
+    transaction (SQLite's single writer) is as short as it can be. A representation an
+    officer logs comes with its `contact` already found, and is acknowledged (and offered an
+    advocate) on `acknowledge_on`, email, rather than on the phone line or letter it came by.
     """
     threading = thread(session, message, message_ids or [])
     existing, names = threading.case, threading.names
     suggestion = classify(message.clean_text) if classify and existing is None else Suggestion()
-    contact = contact_for(session, message.channel, message.sender)
+    contact = contact or contact_for(session, message.channel, message.sender)
     message.contact_id = contact.id
     if existing is not None:
         return _attach(session, message, existing, now, names=names)
@@ -234,17 +238,25 @@ def take_in(
         _names_another(session, message, case, names, now)
     due = clock.deadlines(CaseEvents(received_on=received_on, kind=suggestion.kind))
     before = clock.policy.reminders.before_due
+    today = now.astimezone(zone).date()
     for d in due:
+        bookmark = bookmark_for(clock.calendar, d.kind, d.due_on, before)
+        if d.kind is DeadlineKind.acknowledgement and bookmark is not None:
+            # A representation logged days after it came (a letter) may be late already: whoever
+            # logs it has today to acknowledge it before the manager is alerted.
+            bookmark = max(bookmark, clock.calendar.after(today, 1))
         session.add(Deadline(case_id=case.id, kind=d.kind, due_on=d.due_on, explanation=d.explanation,
-                             next_action_on=bookmark_for(clock.calendar, d.kind, d.due_on, before)))
+                             next_action_on=bookmark))
     young = suggestion.role in YOUNG and suggestion.kind is not Kind.compliment
     if young and offer_advocate:  # the acknowledgement makes the offer; a chat records its own when shown
-        session.add(Advocacy(case_id=case.id, contact_id=contact.id, offered_at=now, offered_on_channel=message.channel))
+        session.add(Advocacy(case_id=case.id, contact_id=contact.id, offered_at=now,
+                             offered_on_channel=acknowledge_on or message.channel))
     session.add(AuditEvent(at=now, actor=f"intake:{message.channel.value}", case_id=case.id, action="opened",
                            detail={"message_id": message.id, "reference": case.reference}))
     if acknowledge_to:
         reply_by = next((d.due_on for d in due if d.kind in (DeadlineKind.stage_1, DeadlineKind.initial_feedback)), None)
-        _acknowledge(session, case, acknowledge_to, reply_by, young, acknowledge_suppressed, now)
+        _acknowledge(session, case, acknowledge_to, reply_by, young, acknowledge_suppressed, now,
+                     channel=acknowledge_on or case.channel, today=today)
     return Outcome(case, opened=True)
 
 
@@ -301,18 +313,19 @@ def _attach(session: Session, message: Message, case: Case, now: datetime, *, na
     return Outcome(case, opened=False, possible_escalation=escalation)
 
 
-def _acknowledge(session: Session, case: Case, to: str, reply_by, young: bool, suppressed: str, now: datetime) -> None:  # type: ignore[no-untyped-def]
+def _acknowledge(session: Session, case: Case, to: str, reply_by, young: bool, suppressed: str, now: datetime,  # type: ignore[no-untyped-def]
+                 *, channel: Channel, today) -> None:
     from models.enums import OutboxStatus
 
     body = wording.acknowledgement(
-        case.reference, reply_by or now.date(), young_person=young, safeguarding=case.disclosure,
-        compliment=case.kind is Kind.compliment,
+        case.reference, reply_by or today, young_person=young, safeguarding=case.disclosure,
+        compliment=case.kind is Kind.compliment, late=reply_by is not None and reply_by < today,
     )
     session.add(
         OutboxItem(
             idempotency_key=f"acknowledgement:{case.id}",
             purpose="acknowledgement",
-            channel=case.channel,
+            channel=channel,
             recipient=to,
             case_id=case.id,
             contact_id=case.contact_id,
