@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from models import Attachment, AuditEvent, Case, Deadline, Message, OutboxItem
 from models.enums import Channel, DeadlineKind, DeadlineStatus, Direction, Kind, Reason, Role
+from desk.csrf import MAX_UPLOAD_BYTES
 from tests.web_helpers import client, csrf_token, make_app, open_case, sign_in
 from triage.intake import Suggestion
 
@@ -136,7 +137,7 @@ def test_a_letter_with_a_scan_is_logged_through_the_form_and_acknowledged_by_pos
     assert "Acknowledge by post or phone" in page and "12 High Street\nNorthtown NT1 2AB" in page
     assert "It was due by Thu 19 Nov 2026: it is late" in page  # received Mon 16, logged Mon 23
     assert f"Your reference is {reference}" in page and "If you contact us again about this, please give the reference." in page
-    assert "Attachment: letter.pdf (application/pdf" in page
+    assert re.search(r"Attachment:\s*<a href=\"/cases/[^\"]+/attachments/\d+\" download>letter.pdf</a> \(application/pdf", page)
     token = csrf_token(c, f"/cases/{reference}")
     assert c.post(f"/cases/{reference}/acknowledged", data={"how": "letter", "on": "2026-11-24", "csrf_token": token}).status_code == 400
     done = c.post(f"/cases/{reference}/acknowledged", data={"how": "letter", "on": "", "csrf_token": token})
@@ -217,8 +218,10 @@ def test_the_form_keeps_what_was_typed_and_says_what_is_wrong(engine: Engine) ->
 def test_a_scan_too_large_for_any_form_is_refused_before_it_is_read(engine: Engine) -> None:
     c = sign_in(app_for(engine, attachment_max_bytes=2048), engine)
     typed = {"channel": "letter", "received_on": "2026-11-23", "name": "Jane Jones", "text": "About contact."}
-    response = post_form(c, typed, {"scan": ("huge.pdf", PDF + b"x" * (2 * 1024 * 1024), "application/pdf")})
-    assert response.status_code == 413 and cases(engine) == []
+    response = post_form(c, typed, {"scan": ("huge.pdf", PDF + b"x" * MAX_UPLOAD_BYTES, "application/pdf")})
+    assert response.status_code == 413 and cases(engine) == []  # past any form's limit (a reply's files need 12 MB)
+    response = post_form(c, typed, {"scan": ("big.pdf", PDF + b"x" * (2 * 1024 * 1024), "application/pdf")})
+    assert response.status_code == 400 and "scan" in response.text.lower() and cases(engine) == []
 
 
 def test_a_form_with_a_file_is_refused_without_its_csrf_token(engine: Engine) -> None:

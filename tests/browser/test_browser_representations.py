@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
+import re
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -79,7 +80,7 @@ def test_an_officer_logs_a_letter_with_its_scan(page, live: Live) -> None:  # ty
         files=[{"name": "letter.pdf", "mimeType": "application/pdf", "buffer": PDF}])
     page.get_by_role("button", name="Log it").click()
     page.wait_for_url("**/cases/CSC-2026-00001?done=logged*")
-    assert "Attachment: letter.pdf (application/pdf" in page.locator(".story").inner_text()
+    assert re.search(r"Attachment:\s*letter.pdf \(application/pdf", page.locator(".story").inner_text())
     panel = page.locator("#acknowledge").inner_text()
     assert "It was due by Thu 19 Nov 2026: it is late" in panel and "Northtown NT1 2AB" in panel
     with Session(live.engine) as session:
