@@ -34,8 +34,8 @@ async def draft_reply(request: Request, reference: str, actor: Actor = Depends(d
 
     def work(case) -> str:  # type: ignore[no-untyped-def]
         files = check_uploads(uploads)
-        if files and case.channel is not Channel.email:
-            raise Refused(f"files can be attached to email replies only; this case's channel is {case.channel.value}")
+        if files and case.channel.written_on is not Channel.email:
+            raise Refused(f"files can be attached to email replies only; this case's replies go by {case.channel.written_on.value}")
         filled = reply_templates.fill(body, reply_templates.case_values(session, case, actor.officer.name))
         item = reply(session, case, actor, body=filled, once=once, draft=True)
         if item.status is OutboxStatus.draft and not session.exec(select(Attachment).where(Attachment.outbox_id == item.id)).first():

@@ -243,3 +243,12 @@ def test_a_logged_representation_is_found_by_its_callers_name_phone_and_address(
     for words in ("Kayla Brown", "07700 900123", "Larkspur", "flat"):
         found = [r["reference"] for r in c.get("/api/search", params={"q": words}).json()["results"]]
         assert found == [reference], words
+
+
+def test_a_logged_call_with_an_address_is_answered_by_email_and_shows_no_invented_time(engine: Engine) -> None:
+    c = sign_in(app_for(engine), engine)
+    reference = api(c, {**CALL, "contact_email": "kayla@example.org"}).json()["reference"]
+    page = c.get(f"/cases/{reference}").text
+    assert "Reply to the complainant by email" in page and "by phone</label>" not in page
+    assert 'id="reply-files"' in page  # files go with an email reply
+    assert "Fri 20 Nov 2026 by phone" in page and "12:00 UTC" not in page  # only the day was known
