@@ -168,3 +168,16 @@ def test_names_with_hidden_characters_are_refused_for_officers_and_teams(heard) 
     assert bidi.exit_code == 1 and "invisible or control characters (U+202E)" in bidi.output
     team = heard("officer", "add", "sam", "--team", "x" * 81, "--generate-password")
     assert team.exit_code == 1 and "at most 80 characters" in team.output
+
+
+def test_the_demo_queue_marks_only_the_real_disclosure_urgent() -> None:
+    """The issue saw the demo's first rows pink for plain complaints about cancelled contact: with
+    the shipped classifier, only Kayla's message (pushed into a wall, scared to go home) is a
+    `disclosure`; no plain complaint, thank-you or chat is."""
+    from triage.classifier import load_classifier
+
+    clf = load_classifier()
+    levels = {str(d["body"])[:40]: clf.classify(str(d["body"])).safeguarding_level for d in DEMO}
+    levels.update({chat[0][:40]: clf.classify("\n".join(chat)).safeguarding_level for chat in DEMO_CHATS})
+    urgent = [start for start, level in levels.items() if level == "disclosure"]
+    assert urgent == ["my foster carers boyfriend shouts at me "]
