@@ -128,10 +128,11 @@ class EmailProcessor:
         loop leaves the write lock to the intake before the next batch (`TakingTurns`).
         """
         self._held = self.pause = 0.0
+        began = time.monotonic()
         claimed = self._batch(None, size=self.turns.batch(self.batch))
-        if claimed and self._held and self.turns.on:
+        if claimed and self._held and self.turns.on:  # paced by the whole batch: the intake needs the CPU too
             with Session(self.engine) as session:
-                self.pause = self.turns.pause_after(session, self._held, self._waited)
+                self.pause = self.turns.pause_after(session, time.monotonic() - began, self._waited)
         return claimed
 
     def process(self, message_id: int) -> None:
