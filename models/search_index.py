@@ -2,9 +2,10 @@
 
 SQLite keeps an FTS5 table (`search_fts`, and the shadow tables FTS5 makes beside it) and
 PostgreSQL a `tsvector` table (`search_doc`, GIN-indexed); triggers written by migration 0008
-keep either current as messages arrive. Neither is a model: SQLAlchemy cannot describe a
-virtual table, and the app only reaches them through `desk/search.py`. So the comparison of
-migrations with models (and autogenerate) is told to look past them here.
+keep either current as messages arrive (since 0010 a new message once it is on a case, the only
+messages search shows). Neither is a model: SQLAlchemy cannot describe a virtual table, and
+the app only reaches them through `desk/search.py`. So the comparison of migrations with
+models (and autogenerate) is told to look past them here.
 
 A later migration that rebuilds `message`, `contact` or `channel_identity` on SQLite
 (`batch_alter_table` copies the table) drops their triggers and must create them again.

@@ -3,6 +3,7 @@ two workers at once; one that fails is marked failed while the rest of its batch
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -88,6 +89,34 @@ def test_a_batch_is_classified_in_one_call_and_each_message_once(sqlite_engine: 
     with Session(sqlite_engine) as session:
         assert [c.kind for c in session.exec(select(Case))] == [Kind.complaint] * 5
     assert {s for s, _ in states(sqlite_engine)} == {MessageState.processed}
+
+
+def test_in_one_batch_each_message_sees_the_ones_before_it_as_if_done_one_at_a_time(engine: Engine) -> None:
+    """A resend and a second message from the same sender arrive in the batch of the first."""
+    first = email("nobody rang me back about contact", sender="jo@example.org")
+    [mid] = re.findall(rb"Message-ID: <[^>]+>", first)
+    resend = re.sub(rb"Message-ID: <[^>]+>", mid, email("nobody rang me back about contact, and the taxi was late", sender="jo@example.org"))
+    copy = re.sub(rb"Message-ID: <[^>]+>", mid, first.replace(b"Subject:", b"X-Route: again\r\nSubject:"))
+    later = email("and the review meeting was cancelled", sender="jo@example.org")
+    other = email("my foster carer shouts at me", sender="sam@example.org")
+    ids = store(engine, [first, resend, copy, later, other])
+    worker = processor(engine, batch=8)
+    try:
+        assert worker.process_next() == 5
+    finally:
+        worker.worker.shutdown()
+    with Session(engine) as session:
+        m = {x.id: x for x in session.exec(select(Message))}
+        cases = session.exec(select(Case).order_by(Case.id)).all()
+        acks = session.exec(select(OutboxItem).order_by(OutboxItem.id)).all()
+    assert [m[i].state for i in ids] == [MessageState.processed, MessageState.processed, MessageState.ignored,
+                                         MessageState.processed, MessageState.processed]
+    assert m[ids[1]].case_id == m[ids[0]].case_id and m[ids[1]].headers["possible_resend_of"] == ids[0]
+    assert m[ids[2]].case_id == m[ids[0]].case_id and m[ids[2]].error == f"a copy of message {ids[0]}"
+    assert len(cases) == 3 and [c.reference for c in cases] == [f"CSC-2026-{n:05d}" for n in (1, 2, 3)]
+    assert m[ids[3]].contact_id == m[ids[0]].contact_id != m[ids[4]].contact_id
+    assert [(a.recipient, a.status.value) for a in acks] == [
+        ("jo@example.org", "pending"), ("jo@example.org", "suppressed"), ("sam@example.org", "pending")]
 
 
 def test_a_message_that_fails_is_marked_failed_and_the_rest_of_its_batch_goes_on(engine: Engine) -> None:

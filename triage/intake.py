@@ -15,16 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from models import Advocacy, AuditEvent, Case, ChannelIdentity, Contact, Deadline, Message, OutboxItem
+from models import Advocacy, AuditEvent, Case, ChannelIdentity, Contact, Message, OutboxItem
 from models.enums import (
-    AdvocacyAnswer, CaseStatus, Channel, DeadlineKind, Kind, Reason, Role, SafeguardingLevel, Stage, TriageState,
+    AdvocacyAnswer, CaseStatus, Channel, Kind, Reason, Role, SafeguardingLevel, TriageState,
 )
-from scheduler import wording
-from scheduler.chase import bookmark_for
-from scheduler.clock import CaseEvents, Clock
+from scheduler.clock import Clock
+from triage.opening import Opening, open_cases, reserve_references
 
 REFERENCE = re.compile(r"\bCSC-(\d{4})-(\d{5})\b", re.IGNORECASE)
 UNHAPPY = re.compile(
@@ -32,7 +30,6 @@ UNHAPPY = re.compile(
     r"escalate|take (this|it) further|appeal|not good enough|not accept|don'?t accept)\b",
     re.IGNORECASE,
 )
-YOUNG = {Role.child_or_young_person, Role.care_leaver}
 
 
 @dataclass(frozen=True)
@@ -92,18 +89,8 @@ def find_references(texts: Iterable[str]) -> list[str]:
 
 
 def next_reference(session: Session, year: int) -> str:
-    """Reserve the next reference of the year with one conditional statement (safe under concurrency)."""
-    table = sa.table("referencesequence", sa.column("year"), sa.column("last"))
-    bump = sa.update(table).where(table.c.year == year).values(last=table.c.last + 1).returning(table.c.last)
-    number = session.execute(bump).scalar()
-    if number is None:
-        try:
-            with session.begin_nested():
-                session.execute(sa.insert(table).values(year=year, last=1))
-            number = 1
-        except sa.exc.IntegrityError:
-            number = session.execute(bump).scalar_one()
-    return f"CSC-{year}-{number:05d}"
+    """Reserve the next reference of the year (safe under concurrency)."""
+    return f"CSC-{year}-{reserve_references(session, year, 1):05d}"
 
 
 def contact_for(session: Session, channel: Channel, address: str, name: str = "") -> Contact:
@@ -210,60 +197,9 @@ def take_in(
     if existing is not None:
         return _attach(session, message, existing, now, names=names)
 
-    received_on = message.received_at.astimezone(zone).date()
-    case = Case(
-        reference=next_reference(session, received_on.year),
-        kind=suggestion.kind,
-        reasons=list(suggestion.reasons),
-        primary_reason=suggestion.primary_reason,
-        complainant_role=suggestion.role,
-        stage=_first_stage(suggestion.kind),
-        channel=message.channel,
-        contact_id=contact.id,
-        summary=message.clean_text[:500],
-        triage_state=TriageState.needs_review,
-        triage_confidence=suggestion.confidence,
-        triage_detail=suggestion.detail,
-        safeguarding=suggestion.safeguarding,
-        safeguarding_level=suggestion.safeguarding_level,
-        safeguarding_signals=list(suggestion.signals),
-        eligibility_flags=list(suggestion.flags),
-        received_at=message.received_at,
-        names_case_id=names.id if names else None,
-    )
-    session.add(case)
-    session.flush()
-    message.case_id = case.id
-    if names is not None:
-        _names_another(session, message, case, names, now)
-    due = clock.deadlines(CaseEvents(received_on=received_on, kind=suggestion.kind))
-    before = clock.policy.reminders.before_due
-    today = now.astimezone(zone).date()
-    for d in due:
-        bookmark = bookmark_for(clock.calendar, d.kind, d.due_on, before)
-        if d.kind is DeadlineKind.acknowledgement and bookmark is not None:
-            # A representation logged days after it came (a letter) may be late already: whoever
-            # logs it has today to acknowledge it before the manager is alerted.
-            bookmark = max(bookmark, clock.calendar.after(today, 1))
-        session.add(Deadline(case_id=case.id, kind=d.kind, due_on=d.due_on, explanation=d.explanation,
-                             next_action_on=bookmark))
-    young = suggestion.role in YOUNG and suggestion.kind is not Kind.compliment
-    if young and offer_advocate:  # the acknowledgement makes the offer; a chat records its own when shown
-        session.add(Advocacy(case_id=case.id, contact_id=contact.id, offered_at=now,
-                             offered_on_channel=acknowledge_on or message.channel))
-    session.add(AuditEvent(at=now, actor=f"intake:{message.channel.value}", case_id=case.id, action="opened",
-                           detail={"message_id": message.id, "reference": case.reference}))
-    if acknowledge_to:
-        reply_by = next((d.due_on for d in due if d.kind in (DeadlineKind.stage_1, DeadlineKind.initial_feedback)), None)
-        _acknowledge(session, case, acknowledge_to, reply_by, young, acknowledge_suppressed, now,
-                     channel=acknowledge_on or case.channel, today=today)
-    return Outcome(case, opened=True)
-
-
-def _first_stage(kind: Kind | None) -> Stage | None:
-    if kind is Kind.compliment:
-        return None
-    return Stage.initial_feedback if kind is Kind.initial_feedback else Stage.stage_1
+    opening = Opening(message, suggestion, contact.id, names, acknowledge_to, acknowledge_suppressed, offer_advocate, acknowledge_on)
+    [case_id] = open_cases(session, [opening], clock=clock, zone=zone, now=now)
+    return Outcome(session.get_one(Case, case_id), opened=True)
 
 
 WANTS_ADVOCATE = re.compile(r"\badvocate\b", re.IGNORECASE)
@@ -311,29 +247,3 @@ def _attach(session: Session, message: Message, case: Case, now: datetime, *, na
     session.add(AuditEvent(at=now, actor=f"intake:{message.channel.value}", case_id=case.id, action="threaded",
                            detail={"message_id": message.id, "possible_escalation": escalation}))
     return Outcome(case, opened=False, possible_escalation=escalation)
-
-
-def _acknowledge(session: Session, case: Case, to: str, reply_by, young: bool, suppressed: str, now: datetime,  # type: ignore[no-untyped-def]
-                 *, channel: Channel, today) -> None:
-    from models.enums import OutboxStatus
-
-    body = wording.acknowledgement(
-        case.reference, reply_by or today, young_person=young, safeguarding=case.disclosure,
-        compliment=case.kind is Kind.compliment, late=reply_by is not None and reply_by < today,
-    )
-    session.add(
-        OutboxItem(
-            idempotency_key=f"acknowledgement:{case.id}",
-            purpose="acknowledgement",
-            channel=channel,
-            recipient=to,
-            case_id=case.id,
-            contact_id=case.contact_id,
-            subject=wording.acknowledgement_subject(case.reference),
-            body=body,
-            status=OutboxStatus.suppressed if suppressed else OutboxStatus.pending,
-            last_error=suppressed,
-            next_attempt_at=now,
-            created_at=now,
-        )
-    )

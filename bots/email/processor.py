@@ -19,12 +19,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
+from bots.email.batch import Batch
 from bots.email.parse import ParsedEmail, parse
 from bots.email.queue import TakingTurns, Taken, claim
 from models import Attachment, AuditEvent, Case, Message, OutboxItem
 from models.enums import MessageState, OutboxStatus
 from scheduler.clock import Clock
-from triage.intake import Classify, attach, take_in, thread
+from triage.intake import Classify, Suggestion, attach, take_in, thread
+from triage.opening import Opening
 from triage.suggest import Primed
 
 log = logging.getLogger("heard.email")
@@ -72,6 +74,7 @@ class EmailProcessor:
         self.pause = 0.0  # how long to leave the write lock alone after the last batch (SQLite)
         self.ours = frozenset(a.lower() for a in our_addresses)
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heard-email-process")
+        self.current: Batch | None = None  # what the batch being written knows (`_write`)
         self._kicked: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -125,10 +128,11 @@ class EmailProcessor:
         loop leaves the write lock to the intake before the next batch (`TakingTurns`).
         """
         self._held = self.pause = 0.0
+        began = time.monotonic()
         claimed = self._batch(None, size=self.turns.batch(self.batch))
-        if claimed and self._held and self.turns.on:
+        if claimed and self._held and self.turns.on:  # paced by the whole batch: the intake needs the CPU too
             with Session(self.engine) as session:
-                self.pause = self.turns.pause_after(session, self._held, self._waited)
+                self.pause = self.turns.pause_after(session, time.monotonic() - began, self._waited)
         return claimed
 
     def process(self, message_id: int) -> None:
@@ -179,9 +183,11 @@ class EmailProcessor:
         if claimed != len(ids):
             raise Taken(f"{len(ids) - claimed} of the batch were taken by another worker")
         with session.no_autoflush:
+            self.current = Batch(session, messages, parsed, now, self.clock, self.zone)
             for message in messages:
                 set_committed_value(message, "processed_at", now)  # written by the claim, not again
                 self._handle(session, message, parsed[message.id], now)
+            self.current.write()
         session.commit()
         self._held = time.monotonic() - began
 
@@ -193,7 +199,18 @@ class EmailProcessor:
                 session.commit()
 
     def _handle(self, session: Session, message: Message, parsed: ParsedEmail, now: datetime) -> None:
+        batch = self.current
+        assert batch is not None, "a message is handled within a batch (`_write`)"
         self._fill(message, parsed)
+        if batch.opens_a_case(message, parsed):  # most mail: its case is opened with the batch's others
+            message.state = MessageState.processed
+            batch.open(Opening(
+                message, self.classify(message.clean_text) if self.classify else Suggestion(),
+                acknowledge_to=message.sender or None,
+                acknowledge_suppressed=parsed.no_ack or batch.rate_limited(message.sender),
+            ))
+            return
+        batch.write()  # anything else sees the batch's earlier messages in the database
         if parsed.is_bounce:
             self._bounce(session, message, parsed)
         elif self._same_message_id(session, message, parsed, now):
@@ -206,12 +223,15 @@ class EmailProcessor:
             message.state, message.error = MessageState.ignored, f"automatic: {parsed.automatic}"
         else:
             suppressed = parsed.no_ack or self._rate_limited(session, message.sender, now)
-            take_in(
+            outcome = take_in(
                 session, message, clock=self.clock, zone=self.zone, now=now, classify=self.classify,
                 message_ids=[parsed.in_reply_to, *parsed.references], acknowledge_to=message.sender or None,
                 acknowledge_suppressed=suppressed,
             )
             message.state = MessageState.processed
+            batch.done(message, acknowledged=outcome.opened and bool(message.sender) and not suppressed)
+            return
+        batch.done(message, acknowledged=False)
 
     def _fill(self, message: Message, parsed: ParsedEmail) -> None:
         message.sender = parsed.sender or message.sender

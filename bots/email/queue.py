@@ -44,7 +44,8 @@ class TakingTurns:
     the oldest stored message has waited, the more the worker takes:
 
     - under `patience` seconds: `busy_batch` messages per transaction, then it leaves the
-      lock and the CPU alone for `burst` times as long as it held the lock;
+      lock and the CPU alone for `burst` times as long as the batch took (reading and
+      classifying it too: on a small machine the two share the cores as well as the lock);
     - under `overdue` seconds: a few more per transaction, and an equal pause (half each);
     - older, or when nothing new has arrived since its last batch: full batches, flat out.
 
@@ -68,8 +69,8 @@ class TakingTurns:
         return self.busy_batch if self.waited < self.patience else min(full, 2 * self.busy_batch)
 
     def pause_after(self, session: Session, held: float, waited: float) -> float:
-        """How long to leave the lock alone after a write that held it `held` seconds, the
-        oldest message of its batch having waited `waited` seconds."""
+        """How long to leave the lock (and the CPU) alone after a batch that took `held` seconds,
+        the oldest message of its batch having waited `waited` seconds."""
         if not self.on:
             return 0.0
         newest = session.execute(sa.select(sa.func.max(Message.id))).scalar() or 0
