@@ -26,7 +26,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from bots.email.parse import header_text, message_ids
+from bots.email.parse import message_ids
 from models import Message
 from models.enums import Channel, Direction
 
