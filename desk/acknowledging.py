@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from models import Case, Deadline, Message, OutboxItem
 from models.enums import CaseStatus, Channel, DeadlineKind, DeadlineStatus, Direction, Kind, MessageState, OutboxStatus
 from scheduler import wording
-from triage.intake import YOUNG
+from triage.opening import YOUNG
 from desk.casework import LIVE, Actor, Refused, audit, live_case
 
 ON_ITS_WAY = (OutboxStatus.pending, OutboxStatus.sending, OutboxStatus.sent)
