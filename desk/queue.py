@@ -365,8 +365,8 @@ def _rows(session: Session, picked: list[tuple[int, date | None]], calendar: Wor
     cases = {c.id: c for c in session.execute(sa.select(Case).where(Case.id.in_(ids))).scalars()}
     team_ids = {c.team_id for c in cases.values() if c.team_id}
     owner_ids = {c.owner_id for c in cases.values() if c.owner_id}
-    teams = dict(session.execute(sa.select(Team.id, Team.name).where(Team.id.in_(team_ids))).tuples().all()) if team_ids else {}
-    owners = dict(session.execute(sa.select(Officer.id, Officer.name).where(Officer.id.in_(owner_ids))).tuples().all()) if owner_ids else {}
+    teams = dict(session.execute(sa.select(Team.id, Team.name).where(Team.id.in_(team_ids))).all()) if team_ids else {}
+    owners = dict(session.execute(sa.select(Officer.id, Officer.name).where(Officer.id.in_(owner_ids))).all()) if owner_ids else {}
     replied = replied_since_opened(session, list(cases.values()))
     return [
         QueueRow(cases[i], due, days_left(calendar, today, due), teams.get(cases[i].team_id, ""), owners.get(cases[i].owner_id, ""),
