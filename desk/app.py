@@ -56,12 +56,14 @@ def create_app(
     csrf_exempt: tuple[str, ...] = ("/chat",),
     classify: Classify | None = None,
     attachment_max_bytes: int = 10 * 1024 * 1024,
+    mail_out_configured: bool = True,
 ) -> FastAPI:
     """Build the app. `officer_routers` are mounted behind sign-in with a minimum role
     ("officer", "manager" or "admin"); `public_routers` (the web chat) are not. Without a
     policy the built-in one is used; without a key, the one kept in var/secret_key.
     `classify` reads the representations officers log (none: each needs review by hand);
-    `attachment_max_bytes` is the largest scanned letter they may add.
+    `attachment_max_bytes` is the largest scanned letter they may add. Without
+    `mail_out_configured` (no outbound relay), the dashboard says email is not going out.
 
     Requests are answered only for the host of `public_url`, loopback names and `allowed_hosts`
     (others get 400); links are paths, never built on a Host header a client chooses."""
@@ -80,7 +82,7 @@ def create_app(
     app.state.web = deps.Web(
         engine=engine, policy=policy, clock=Clock(policy), zone=zone,
         sessions=Sessions(idle_minutes * 60, int(lifetime_hours * 3600), now), limiter=SignInLimiter(),
-        secure_cookies=secure_cookies, now=now, env=deps.make_env(),
+        secure_cookies=secure_cookies, now=now, env=deps.make_env(), mail_out_configured=mail_out_configured,
     )
     app.state.web.env.globals["acknowledge_by_hand"] = acknowledging.by_hand  # the case page's "acknowledge by post or phone"
 
