@@ -46,7 +46,7 @@ def _done(request: Request, session: Session) -> str:
     if done == "assigned":
         try:
             count = values.whole_number(q.get("count", ""), "count", low=1, high=MOST_AT_ONCE)
-            owner = values.optional_id(q.get("owner", ""), "officer")
+            owner = values.optional_id(q.get("to", ""), "officer")  # not "owner": that is the view's filter
         except values.BadValue:
             return ""
         name = session.get(Officer, owner).name if owner and session.get(Officer, owner) else "nobody"
@@ -128,4 +128,4 @@ async def assign_from_queue(request: Request, actor: Actor = Depends(deps.actor)
     except (Refused, values.BadValue) as exc:
         session.rollback()
         return deps.render(request, "message.html", status=400, title="Not assigned", text=str(exc))
-    return _then(back, done="assigned", count=len(dict.fromkeys(picked)), owner=owner_id if owner_id is not None else "")
+    return _then(back, done="assigned", count=len(dict.fromkeys(picked)), to=owner_id if owner_id is not None else "")

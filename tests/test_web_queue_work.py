@@ -164,8 +164,10 @@ def test_bulk_assign_gives_the_ticked_cases_to_one_officer_each_audited_like_a_s
     response = c.post("/queue/assign", data={"case": [refs[0], refs[1]], "owner": str(sam), "back": "/queue?review=all",
                                              "csrf_token": _token(c)})
     assert response.status_code == 303
-    assert response.headers["location"] == f"/queue?review=all&done=assigned&count=2&owner={sam}"
-    assert "2 cases assigned to sam." in c.get(response.headers["location"]).text
+    assert response.headers["location"] == f"/queue?review=all&done=assigned&count=2&to={sam}"
+    back = c.get(response.headers["location"]).text
+    assert "2 cases assigned to sam." in back
+    assert all(f"data-open>{r}<" in back for r in refs)  # the same view as before, not narrowed to sam's cases
     assert [case(engine, r).owner_id for r in refs] == [sam, sam, None]
     assert case(engine, refs[0]).team_id == team_id  # the team stays
     with Session(engine) as session:
