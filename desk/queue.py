@@ -193,14 +193,16 @@ class QueuePage:
 
 
 def count_queue(session: Session, f: QueueFilters, today: date) -> int:
-    conds = _case_conditions(f, _is_sqlite(session))
-    if not f.overdue:
+    window = f.due_window if not f.overdue else None
+    conds = _case_conditions(replace(f, due_window=None) if window else f, _is_sqlite(session))
+    if not f.overdue and window is None:
         return session.execute(sa.select(sa.func.count()).select_from(Case).where(*conds)).scalar_one()
-    # Overdue: counted from the deadlines side, through their (status, due_on) index.
+    # Overdue or due within a window: counted from the deadlines side, through their (status, due_on) index.
     d = sa.orm.aliased(Deadline)
+    due = (d.due_on >= window[0], d.due_on <= window[1]) if window else (d.due_on < today,)
     return session.execute(
         sa.select(sa.func.count(sa.distinct(d.case_id))).join(Case, Case.id == d.case_id)
-        .where(d.status.in_(LIVE), d.due_on < today, d.kind.in_(OFFICER_DEADLINES), *conds)
+        .where(d.status.in_(LIVE), *due, d.kind.in_(OFFICER_DEADLINES), *conds)
     ).scalar_one()
 
 
