@@ -3,8 +3,9 @@
 An officer asks for an extension on the case page (`casework.request_extension`: an
 "extension_requested" audit event); a manager approves by extending (`casework.extend`, which
 tells the complainant why and the new date) or declines (an "extension_declined" event the
-officer sees in the case's story). A request awaits while its case is being worked and
-neither has happened since; a newer request on the same case replaces an older one.
+officer sees in the case's story, after which they may ask again). A request awaits while
+its case is being worked, it is the pending request `casework.extension_state` gives the case
+page, and neither has happened since.
 """
 
 from __future__ import annotations
@@ -15,12 +16,11 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from models import AuditEvent, Case, Deadline, Officer
-from models.enums import Stage
+from models import AuditEvent, Case, Officer
 from desk import casework, deps
-from desk.casework import LIVE, STAGE_DEADLINE, Actor, Refused
+from desk.casework import Actor, Refused
 from desk.queue import WORKING
 
 router = APIRouter()
@@ -33,8 +33,7 @@ class ExtensionRequest:
     asked_by: str
     asked_at: datetime
     reason: str
-    due_on: date | None  # the stage's live response deadline
-    extended_before: bool  # already extended once: it can only be declined
+    due_on: date | None  # the stage's live response deadline; None when there is none left to extend
 
 
 def awaiting(session: Session) -> list[ExtensionRequest]:
@@ -50,12 +49,11 @@ def awaiting(session: Session) -> list[ExtensionRequest]:
         .order_by(request.id)).all()
     found = []
     for event, case in rows:
-        kind = STAGE_DEADLINE.get(case.stage) if case.stage in (Stage.stage_1, Stage.stage_2) else None
-        deadline = session.exec(select(Deadline).where(Deadline.case_id == case.id, Deadline.kind == kind,
-                                                       Deadline.status.in_(LIVE))).first() if kind else None
+        deadline, pending = casework.extension_state(session, case)  # the case page's view of the same request
+        if pending is None or pending.id != event.id:
+            continue  # asked at an earlier stage, or declined
         found.append(ExtensionRequest(case, event.actor, event.at, str(event.detail.get("reason", "")),
-                                      deadline.due_on if deadline else None,
-                                      bool(deadline and deadline.original_due_on)))
+                                      deadline.due_on if deadline else None))
     return found
 
 
@@ -90,8 +88,10 @@ def decide(request: Request, reference: str, decision: str = Form(""), reason: s
         if decision == "approve":
             if not any(r.case.id == case.id for r in awaiting(session)):
                 raise Refused(f"{case.reference} has no extension request waiting for a decision")
+            casework.save_on(session, case, actor, None)  # an officer's page open on the case now shows it stale
             casework.extend(session, case, deps.web(request).clock, actor, reason)
         elif decision == "decline":
+            casework.save_on(session, case, actor, None)
             decline(session, case, actor, note)
         else:
             raise Refused("choose approve or decline")

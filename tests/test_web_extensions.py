@@ -87,7 +87,6 @@ def test_a_request_is_no_longer_waiting_once_a_manager_extends_on_the_case_page_
     closed = open_case(engine, "Old.", received=RECEIVED, sender="b@example.org", suggestion=COMPLAINT)
     ask(officer, extended, "advocate")
     ask(officer, closed, "advocate")
-    ask(officer, closed, "advocate, again")  # a newer request replaces the older: listed once
     assert listed(manager) == [extended, closed]
     form(manager, f"/cases/{extended}/extend", {"reason": "advocate"}, page=f"/cases/{extended}")
     with session_scope(engine) as session:
@@ -95,15 +94,29 @@ def test_a_request_is_no_longer_waiting_once_a_manager_extends_on_the_case_page_
     assert listed(manager) == []
 
 
-def test_a_deadline_already_extended_can_only_be_declined(engine: Engine, people) -> None:  # type: ignore[no-untyped-def]
+def test_a_request_for_a_stage_that_has_been_answered_can_only_be_declined(engine: Engine, people) -> None:  # type: ignore[no-untyped-def]
     officer, manager = people
     reference = open_case(engine, "Nobody rang me back.", received=RECEIVED, suggestion=COMPLAINT)
-    form(manager, f"/cases/{reference}/extend", {"reason": "advocate"}, page=f"/cases/{reference}")
     ask(officer, reference, "more time please")
+    form(manager, f"/cases/{reference}/respond", {"outcome": "upheld", "on": "2026-11-20"}, page=f"/cases/{reference}")
     page = manager.get("/extensions").text
-    assert "already extended once" in page and 'value="approve"' not in page and 'value="decline"' in page
+    assert "no open response deadline" in page and 'value="approve"' not in page and 'value="decline"' in page
     response = form(manager, f"/extensions/{reference}", {"decision": "approve", "reason": "more"}, page="/extensions")
-    assert response.status_code == 400 and "already been extended once" in response.text
+    assert response.status_code == 400 and "there is no open response deadline to extend" in response.text
+
+
+def test_a_decision_moves_the_cases_version_on_so_a_page_opened_before_it_is_stale(engine: Engine, people) -> None:  # type: ignore[no-untyped-def]
+    officer, manager = people
+    reference = open_case(engine, "Nobody rang me back.", received=RECEIVED, suggestion=COMPLAINT)
+    ask(officer, reference, "advocate")
+    before = case_version(engine, reference)
+    form(manager, f"/extensions/{reference}", {"decision": "decline", "note": "no"}, page="/extensions")
+    assert case_version(engine, reference) == before + 1
+
+
+def case_version(engine: Engine, reference: str) -> int:
+    with Session(engine) as session:
+        return session.exec(select(Case.version).where(Case.reference == reference)).one()
 
 
 @pytest.mark.parametrize(("reference", "decision", "status", "said"), [
