@@ -68,17 +68,21 @@ def _then(back: str, **said: object) -> RedirectResponse:
 @router.post("/queue/{reference}/triage", include_in_schema=False)
 def confirm_from_queue(
     request: Request, reference: str, verdict: str = Form(""), kind: str = Form(""), role: str = Form(""),
-    primary_reason: str = Form(""), safeguarding: str = Form(""), back: str = Form(""),
+    primary_reason: str = Form(""), safeguarding: str = Form(""), back: str = Form(""), version: str = Form(""),
     actor: Actor = Depends(deps.actor), session: Session = deps.DB,
 ) -> Response:
     """Confirm as suggested (`verdict=as_suggested`: the case's own values, nothing to send), or
-    correct with the fields of the correction form; then return to the same view."""
+    correct with the fields of the correction form, which carries the version of the case it
+    showed (a correction based on an older one is refused, as on the case page); then return to
+    the same view."""
     from desk.case import find_case
     from desk.review import Verdict, confirm_triage, safeguarding_level
 
     case = find_case(session, reference)
     reasons = list(case.reasons)
     try:
+        based_on = values.whole_number(version, "the version of the case", low=1, high=values.MAX_ID) if version.strip() else None
+        casework.save_on(session, case, actor, based_on)
         if verdict == "as_suggested":
             chosen = Verdict(case.kind, reasons, case.primary_reason, case.complainant_role, case.safeguarding_level)
         else:
@@ -90,7 +94,7 @@ def confirm_from_queue(
                 reasons = [primary, *[r for r in reasons if r != case.primary_reason]]
             chosen = Verdict(chosen_kind, reasons, primary, Role(role) if role else None, safeguarding_level(safeguarding))
         corrected = confirm_triage(session, case, deps.web(request).clock, actor, chosen)
-    except (Refused, ValueError) as exc:
+    except (Refused, ValueError) as exc:  # values.BadValue is a ValueError
         session.rollback()
         return deps.render(request, "message.html", status=400, title="Not saved", text=str(exc))
     return _then(back, done="corrected" if corrected else "confirmed", ref=case.reference)
@@ -122,6 +126,7 @@ async def assign_from_queue(request: Request, actor: Actor = Depends(deps.actor)
         for reference in dict.fromkeys(picked):
             case = found[reference]
             try:
+                casework.save_on(session, case, actor, None)  # an officer's page open on the case now shows it stale
                 casework.assign(session, case, actor, owner_id=owner_id, team_id=case.team_id)
             except Refused as exc:
                 raise Refused(f"{reference}: {exc}; nothing was assigned") from None

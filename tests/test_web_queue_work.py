@@ -273,3 +273,35 @@ def test_an_unowned_case_has_no_new_activity_marker(engine: Engine) -> None:
     reply(engine, reference, MONDAY)
     c = sign_in(make_app(engine, Now(MONDAY + timedelta(hours=1))), engine)
     assert "data-new-activity" not in row_of(c.get("/queue").text, reference)
+
+
+# --- two officers -----------------------------------------------------------------------
+
+def version_of(engine: Engine, reference: str) -> int:
+    with Session(engine) as session:
+        return session.exec(select(Case.version).where(Case.reference == reference)).one()
+
+
+def test_a_correction_opened_before_someone_else_saved_is_refused_and_changes_nothing(engine: Engine) -> None:
+    reference = open_case(engine, "Nobody rang me back.", suggestion=COMPLAINT)
+    app = make_app(engine)
+    olu, sam = sign_in(app, engine, "olu"), sign_in(app, engine, "sam")
+    opened = olu.get(f"/queue?correct={reference}").text
+    version = re.search(r'name="version" value="(\d+)"', opened).group(1)  # type: ignore[union-attr]
+    form(sam, "/queue/assign", {"case": reference, "owner": str(officer_id(engine, "sam"))})  # sam saves first
+    assert version_of(engine, reference) == int(version) + 1
+    response = form(olu, f"/queue/{reference}/triage", {"kind": "initial_feedback", "version": version})
+    assert response.status_code == 400 and f"{reference} was changed by sam" in response.text and "Nothing was saved" in response.text
+    assert case(engine, reference).kind is Kind.complaint
+    fresh = re.search(r'name="version" value="(\d+)"', olu.get(f"/queue?correct={reference}").text).group(1)  # type: ignore[union-attr]
+    assert form(olu, f"/queue/{reference}/triage", {"kind": "initial_feedback", "version": fresh}).status_code == 303
+    assert case(engine, reference).kind is Kind.initial_feedback
+
+
+def test_confirming_from_the_queue_moves_the_version_on(engine: Engine) -> None:
+    reference = open_case(engine, "Nobody rang me back.", suggestion=COMPLAINT)
+    c = sign_in(make_app(engine), engine)
+    before = version_of(engine, reference)
+    form(c, f"/queue/{reference}/triage", {"verdict": "as_suggested"})
+    assert version_of(engine, reference) == before + 1
+    assert form(c, f"/queue/{reference}/triage", {"verdict": "as_suggested", "version": "²"}).status_code == 400
