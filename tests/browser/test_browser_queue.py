@@ -85,6 +85,15 @@ def test_fifteen_rows_and_more_fit_a_1366_by_768_screen_and_a_screenshot_is_kept
     assert axe(wide) == [], "/queue"
 
 
+def test_fifteen_rows_fit_for_an_admin_too_whose_navigation_is_longest(wide, live: Live) -> None:  # type: ignore[no-untyped-def]
+    a_working_day(live)
+    sign_in(wide, live, "ada", OfficerRole.admin)
+    wide.goto(f"{live.url}/queue")
+    on_screen = wide.evaluate("() => [...document.querySelectorAll('tr[data-row]')]"
+                              ".filter(r => r.getBoundingClientRect().bottom <= window.innerHeight).length")
+    assert on_screen >= 15, f"only {on_screen} rows fit at 1366 × 768 under an admin's navigation"
+
+
 def test_a_row_is_confirmed_with_one_click_and_corrected_in_a_form_opened_under_it(wide, live: Live) -> None:  # type: ignore[no-untyped-def]
     first, second, third = a_working_day(live, 3)
     sign_in(wide, live)
