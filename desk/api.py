@@ -45,6 +45,7 @@ class QueueItem(BaseModel):
     working_days_left: int | None
     team: str
     owner: str
+    new_activity: bool = False  # a reply came in since the owner last opened the case
 
 
 class QueueOut(BaseModel):
@@ -108,7 +109,7 @@ def _item(row: QueueRow) -> QueueItem:
         safeguarding_level=c.safeguarding_level, safeguarding_signals=list(c.safeguarding_signals),
         interpreter_needed=c.interpreter_needed, stage=c.stage,
         channel=c.channel, triage_state=c.triage_state, due_on=row.due_on, working_days_left=row.days_left,
-        team=row.team, owner=row.owner,
+        team=row.team, owner=row.owner, new_activity=row.new_activity,
     )
 
 
@@ -123,6 +124,7 @@ FILTERS = {
     "kind": "initial_feedback, complaint or compliment", "reason": "a reason code", "role": "who is complaining",
     "team": "a team's number", "stage": "a stage", "channel": "email, telegram, webchat, phone, letter, in_person, councillor or mp", "overdue": "1: overdue only",
     "review": "needs (the default), confirmed or all", "owner": "me, none or an officer's number", "page": "from 1",
+    "safeguarding": "disclosure or possible", "due": "week: a live deadline in the next 5 working days",
 }
 
 
@@ -130,7 +132,8 @@ FILTERS = {
     {"name": name, "in": "query", "required": False, "schema": {"type": "string"}, "description": text}
     for name, text in FILTERS.items()]})
 def queue(request: Request, who: Officer = Depends(deps.officer), session: Session = deps.DB) -> QueueOut:
-    """The triage queue with the page's filters (kind, reason, role, team, stage, channel, overdue, review, owner, page)."""
+    """The triage queue with the page's filters (kind, reason, role, team, stage, channel, safeguarding, due, overdue,
+    review, owner, page)."""
     w = deps.web(request)
     filters, errors = parse_filters(dict(request.query_params), me=who.id)
     if errors:

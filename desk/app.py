@@ -56,12 +56,14 @@ def create_app(
     csrf_exempt: tuple[str, ...] = ("/chat",),
     classify: Classify | None = None,
     attachment_max_bytes: int = 10 * 1024 * 1024,
+    mail_out_configured: bool = True,
 ) -> FastAPI:
     """Build the app. `officer_routers` are mounted behind sign-in with a minimum role
     ("officer", "manager" or "admin"); `public_routers` (the web chat) are not. Without a
     policy the built-in one is used; without a key, the one kept in var/secret_key.
     `classify` reads the representations officers log (none: each needs review by hand);
-    `attachment_max_bytes` is the largest scanned letter they may add.
+    `attachment_max_bytes` is the largest scanned letter they may add. Without
+    `mail_out_configured` (no outbound relay), the dashboard says email is not going out.
 
     Requests are answered only for the host of `public_url`, loopback names and `allowed_hosts`
     (others get 400); links are paths, never built on a Host header a client chooses."""
@@ -72,7 +74,8 @@ def create_app(
     secret_key = secret_key or load_or_create_secret(Path("var") / "secret_key")
     if len(secret_key) < 16:
         raise ValueError("the web app's secret key must be at least 16 characters")
-    from desk import account, acknowledging, admin, api, attachments, case, dashboard, queue_page, replies, reply_templates, search_page
+    from desk import (account, acknowledging, admin, api, attachments, case, dashboard, extensions, queue_page, replies,
+                      reply_templates, search_page)
     from desk.representations import representations_router
 
     app = FastAPI(title="Heard", description="Officers' API: the triage queue and cases.",
@@ -80,7 +83,7 @@ def create_app(
     app.state.web = deps.Web(
         engine=engine, policy=policy, clock=Clock(policy), zone=zone,
         sessions=Sessions(idle_minutes * 60, int(lifetime_hours * 3600), now), limiter=SignInLimiter(),
-        secure_cookies=secure_cookies, now=now, env=deps.make_env(),
+        secure_cookies=secure_cookies, now=now, env=deps.make_env(), mail_out_configured=mail_out_configured,
     )
     app.state.web.env.globals["acknowledge_by_hand"] = acknowledging.by_hand  # the case page's "acknowledge by post or phone"
 
@@ -138,7 +141,7 @@ def create_app(
     app.include_router(_public_router(), dependencies=[checked])
     for router in (account.router, dashboard.router, queue_page.router, case.router, admin.router, api.router,
                    search_page.router, attachments.router, replies.router, reply_templates.router,
-                   representations_router(classify, attachment_max_bytes)):
+                   representations_router(classify, attachment_max_bytes), extensions.router):
         app.include_router(router, dependencies=[checked])
     # The annual report (reports), for managers and admins.
     reports = report_router(engine, policy, tz=zone, today=lambda: now().astimezone(zone).date(),

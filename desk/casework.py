@@ -253,6 +253,9 @@ def extension_state(session: Session, case: Case) -> tuple[Deadline | None, Audi
                             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()))
     # Requests made before they named their stage are taken to be for stage 1.
     pending = next((e for e in requests if e.detail.get("stage", Stage.stage_1.value) == case.stage.value), None)
+    if pending is not None and session.exec(select(AuditEvent.id).where(
+            AuditEvent.case_id == case.id, AuditEvent.action == "extension_declined", AuditEvent.id > pending.id)).first():
+        pending = None  # a manager declined it (desk/extensions.py): the officer may ask again
     return row, pending
 
 

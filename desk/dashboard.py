@@ -1,11 +1,13 @@
-"""The dashboard: what is open at each stage, what is due this week, what is overdue, how
-timely this year's responses were, what needs review and which safeguarding flags are open,
-and how much email is waiting to be read; for managers, the same by team."""
+"""The dashboard: what is open at each stage, what is due this week (the next 5 working
+days), what is overdue, how timely this year's responses were, what needs review and which
+safeguarding flags are open, how much email is waiting to be read, and whether what Heard
+sends is getting out; for managers, the same by team. Each figure about cases links to the
+queue filtered to exactly those cases."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +20,8 @@ from models.enums import Channel, DeadlineStatus, MessageState, OfficerRole, Saf
 from scheduler.calendar import WorkingDayCalendar
 from desk import deps
 from desk.auth import at_least
-from desk.queue import LIVE, OFFICER_DEADLINES, WORKING
+from desk.delivery import DeliveryTrouble, delivery_trouble
+from desk.queue import LIVE, OFFICER_DEADLINES, WORKING, week_end
 
 router = APIRouter()
 
@@ -89,6 +92,8 @@ class Dashboard:
     timeliness: Timeliness
     year_from: date
     email_backlog: Backlog = field(default_factory=Backlog)
+    delivery: DeliveryTrouble = field(default_factory=DeliveryTrouble)
+    due_until: date | None = None  # the last day "due this week" counts
     teams: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -125,7 +130,7 @@ def timeliness(session: Session, calendar: WorkingDayCalendar, zone, since: date
 
 def build(session: Session, w: deps.Web, *, with_teams: bool) -> Dashboard:
     today = w.today
-    week_end = today + timedelta(days=6 - today.weekday())
+    until = week_end(w.clock.calendar, today)
     by_stage = {(stage or "no stage"): n for stage, n in session.execute(
         sa.select(Case.stage, sa.func.count()).where(Case.status.in_(WORKING)).group_by(Case.stage))}
     open_cases = Case.status.in_(WORKING)
@@ -133,7 +138,7 @@ def build(session: Session, w: deps.Web, *, with_teams: bool) -> Dashboard:
     since = financial_year_start(today)
     board = Dashboard(
         by_stage={str(getattr(k, "value", k)): v for k, v in sorted(by_stage.items(), key=lambda kv: str(kv[0]))},
-        due_this_week=_open_deadline_cases(session, Deadline.due_on >= today, Deadline.due_on <= week_end),
+        due_this_week=_open_deadline_cases(session, Deadline.due_on >= today, Deadline.due_on <= until),
         overdue=_open_deadline_cases(session, Deadline.due_on < today),
         needs_review=count(Case.triage_state == TriageState.needs_review),
         safeguarding_open=count(Case.safeguarding_level == SafeguardingLevel.disclosure),
@@ -143,11 +148,13 @@ def build(session: Session, w: deps.Web, *, with_teams: bool) -> Dashboard:
         timeliness=timeliness(session, w.clock.calendar, w.zone, since),
         year_from=since,
         email_backlog=email_backlog(session, w.now()),
+        delivery=delivery_trouble(session, w.now(), w.mail_out_configured),
+        due_until=until,
     )
     if with_teams:
         for team in session.execute(sa.select(Team).order_by(Team.name)).scalars():
             board.teams.append({
-                "name": team.name,
+                "id": team.id, "name": team.name,
                 "open": count(Case.team_id == team.id),
                 "overdue": _open_deadline_cases(session, Deadline.due_on < today, team=team.id),
                 "timeliness": timeliness(session, w.clock.calendar, w.zone, since, team=team.id),

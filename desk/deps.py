@@ -42,6 +42,7 @@ class Web:
     secure_cookies: bool
     now: Callable[[], datetime]
     env: jinja2.Environment
+    mail_out_configured: bool = True  # an outbound mail relay is set (the dashboard says so when it is not)
 
     @property
     def cookies(self) -> CookieNames:

@@ -24,6 +24,7 @@ from models.enums import (
 )
 from scheduler.calendar import WorkingDayCalendar
 from models import values as checked
+from desk.activity import replied_since_opened
 
 PAGE_SIZE = 50
 WORKING = (CaseStatus.open, CaseStatus.responded)
@@ -48,7 +49,10 @@ class QueueFilters:
     review: str = "needs"
     owner_id: int | None = None
     unassigned: bool = False
+    safeguarding: SafeguardingLevel | None = None
+    due_week: bool = False  # a live deadline in the next 5 working days (the dashboard's "due this week")
     page: int = 1
+    due_window: tuple[date, date] | None = None  # set by `fetch_queue` from `due_week` and today; not a parameter
 
     def query_string(self, **changes: Any) -> str:
         """The filters as URL parameters (for links to other pages of the same view)."""
@@ -56,7 +60,8 @@ class QueueFilters:
         pairs = {
             "kind": f.kind, "reason": f.reason, "role": f.role, "team": f.team_id, "stage": f.stage,
             "channel": f.channel, "overdue": "1" if f.overdue else None, "review": f.review if f.review != "needs" else None,
-            "owner": "none" if f.unassigned else f.owner_id, "page": f.page if f.page > 1 else None,
+            "owner": "none" if f.unassigned else f.owner_id, "safeguarding": f.safeguarding,
+            "due": "week" if f.due_week else None, "page": f.page if f.page > 1 else None,
         }
         from urllib.parse import urlencode
 
@@ -76,8 +81,14 @@ def parse_filters(params: dict[str, str], me: int | None = None) -> tuple[QueueF
             except ValueError:
                 errors.append(f"{name}: {raw!r} is not one of {', '.join(m.value for m in enum)}")
 
-    for name, enum in (("kind", Kind), ("reason", Reason), ("role", Role), ("stage", Stage), ("channel", Channel)):
+    for name, enum in (("kind", Kind), ("reason", Reason), ("role", Role), ("stage", Stage), ("channel", Channel),
+                       ("safeguarding", SafeguardingLevel)):
         choice(name, enum)
+    due = params.get("due", "").strip()
+    if due == "week":
+        values["due_week"] = True
+    elif due:
+        errors.append(f"due: {checked.shown(due)} is not week")
     for name, target, parse in (("team", "team_id", lambda raw: checked.record_id(raw, "team")), ("page", "page", checked.page_number)):
         raw = params.get(name, "").strip()
         if raw:
@@ -124,6 +135,12 @@ def _case_conditions(f: QueueFilters, sqlite: bool = False) -> list[Any]:
             conds.append(column == value)
     if f.unassigned:
         conds.append(Case.owner_id.is_(None))
+    if f.safeguarding is not None:
+        conds.append(Case.safeguarding_level == f.safeguarding)
+    if f.due_window is not None:
+        d = sa.orm.aliased(Deadline)
+        conds.append(sa.exists().where(d.case_id == Case.id, d.status.in_(LIVE), d.kind.in_(OFFICER_DEADLINES),
+                                       d.due_on >= f.due_window[0], d.due_on <= f.due_window[1]))
     if f.reason is not None:
         # reasons is a JSON list of codes; codes never contain one another in quotes.
         conds.append(sa.cast(Case.reasons, sa.Text).like(f'%"{f.reason.value}"%'))
@@ -148,6 +165,19 @@ class QueueRow:
     days_left: int | None  # working days; negative when overdue
     team: str = ""
     owner: str = ""
+    new_activity: bool = False  # a reply came in since the owner last opened the case
+    today: date | None = None
+
+    @property
+    def due_badge(self) -> str:
+        """The due date's badge: overdue, today, soon (within 3 working days), or "" while there is time."""
+        if self.due_on is None or self.days_left is None or self.today is None:
+            return ""
+        if self.due_on < self.today:
+            return "overdue"
+        if self.due_on == self.today:
+            return "today"
+        return "soon" if self.days_left <= 3 else ""
 
 
 @dataclass
@@ -163,14 +193,16 @@ class QueuePage:
 
 
 def count_queue(session: Session, f: QueueFilters, today: date) -> int:
-    conds = _case_conditions(f, _is_sqlite(session))
-    if not f.overdue:
+    window = f.due_window if not f.overdue else None
+    conds = _case_conditions(replace(f, due_window=None) if window else f, _is_sqlite(session))
+    if not f.overdue and window is None:
         return session.execute(sa.select(sa.func.count()).select_from(Case).where(*conds)).scalar_one()
-    # Overdue: counted from the deadlines side, through their (status, due_on) index.
+    # Overdue or due within a window: counted from the deadlines side, through their (status, due_on) index.
     d = sa.orm.aliased(Deadline)
+    due = (d.due_on >= window[0], d.due_on <= window[1]) if window else (d.due_on < today,)
     return session.execute(
         sa.select(sa.func.count(sa.distinct(d.case_id))).join(Case, Case.id == d.case_id)
-        .where(d.status.in_(LIVE), d.due_on < today, d.kind.in_(OFFICER_DEADLINES), *conds)
+        .where(d.status.in_(LIVE), *due, d.kind.in_(OFFICER_DEADLINES), *conds)
     ).scalar_one()
 
 
@@ -276,8 +308,15 @@ def _without_deadline(session: Session, f: QueueFilters, skip: int, take: int) -
     return [(r.id, None) for r in rows]
 
 
+def week_end(calendar: WorkingDayCalendar, today: date) -> date:
+    """The last of the next 5 working days, today counting as the first when it is one: "due this week"."""
+    return calendar.after(calendar.next_working_day(today), 4)
+
+
 def fetch_queue(session: Session, f: QueueFilters, calendar: WorkingDayCalendar, today: date) -> QueuePage:
     """One page of the queue: flagged cases, then by deadline, then those with no deadline to meet."""
+    if f.due_week:
+        f = replace(f, due_window=(today, week_end(calendar, today)))
     start, end = (f.page - 1) * PAGE_SIZE, f.page * PAGE_SIZE
     total = count_queue(session, f, today)
     if start >= total:  # past the last page: nothing to show, and no deadline stream to scan for it
@@ -328,10 +367,12 @@ def _rows(session: Session, picked: list[tuple[int, date | None]], calendar: Wor
     cases = {c.id: c for c in session.execute(sa.select(Case).where(Case.id.in_(ids))).scalars()}
     team_ids = {c.team_id for c in cases.values() if c.team_id}
     owner_ids = {c.owner_id for c in cases.values() if c.owner_id}
-    teams = dict(session.execute(sa.select(Team.id, Team.name).where(Team.id.in_(team_ids))).tuples().all()) if team_ids else {}
-    owners = dict(session.execute(sa.select(Officer.id, Officer.name).where(Officer.id.in_(owner_ids))).tuples().all()) if owner_ids else {}
+    teams = dict(session.execute(sa.select(Team.id, Team.name).where(Team.id.in_(team_ids))).all()) if team_ids else {}
+    owners = dict(session.execute(sa.select(Officer.id, Officer.name).where(Officer.id.in_(owner_ids))).all()) if owner_ids else {}
+    replied = replied_since_opened(session, list(cases.values()))
     return [
-        QueueRow(cases[i], due, days_left(calendar, today, due), teams.get(cases[i].team_id, ""), owners.get(cases[i].owner_id, ""))
+        QueueRow(cases[i], due, days_left(calendar, today, due), teams.get(cases[i].team_id, ""), owners.get(cases[i].owner_id, ""),
+                 new_activity=i in replied, today=today)
         for i, due in picked if i in cases
     ]
 

@@ -87,7 +87,8 @@ def _web(settings: Settings, engine: Engine, policy: Policy) -> Part:
     app = create_app(engine, policy, secret_key=secret, zone=settings.zone, idle_minutes=settings.session_idle_minutes,
                      lifetime_hours=settings.session_lifetime_hours, secure_cookies=settings.web_secure_cookies,
                      public_url=settings.public_url, allowed_hosts=[settings.web_host], public_routers=[chat],
-                     classify=_chat_reader(), attachment_max_bytes=settings.attachment_max_bytes)
+                     classify=_chat_reader(), attachment_max_bytes=settings.attachment_max_bytes,
+                     mail_out_configured=bool(settings.relay_host))
     server = _QuietServer(uvicorn.Config(app, log_level="warning", lifespan="on"))
     task: asyncio.Task[None] | None = None
 

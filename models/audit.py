@@ -14,6 +14,11 @@ from models.columns import json_field, utc_field, utcnow
 class AuditEvent(SQLModel, table=True):
     """Who did what to which case, when. Written for every view and change."""
 
+    # The managers' list of extension requests reads these few events among every view.
+    __table_args__ = (sa.Index("ix_audit_extension_requests", "case_id", "id",
+                               sqlite_where=sa.text("action = 'extension_requested'"),
+                               postgresql_where=sa.text("action = 'extension_requested'")),)
+
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = utc_field(default_factory=utcnow, nullable=False, index=True)
     actor: str = Field(max_length=120)  # an officer's name, "scheduler", "intake:email", …

@@ -55,11 +55,12 @@ def test_an_officer_corrects_a_triage_in_one_step(page, live: Live) -> None:  # 
                           suggestion=suggestion(Kind.complaint, Reason.delay, Role.other))
     sign_in(page, live)
     page.goto(f"{live.url}/queue")
+    page.get_by_role("link", name=f"Correct {reference}").click()  # the correction form opens under its row, on demand
     page.get_by_label(f"Kind of {reference}").select_option("initial_feedback")
     page.get_by_label(f"Main reason of {reference}").select_option("communication")
     page.get_by_label(f"Who is writing, {reference}").select_option("parent_or_family")
     page.get_by_label(f"Who is writing, {reference}").press("Tab")
-    page.keyboard.press("Tab")  # past the safeguarding box to Confirm
+    page.keyboard.press("Tab")  # past the safeguarding box to Save correction
     page.keyboard.press("Enter")
     page.wait_for_selector("p.done")
     assert f"{reference} corrected." in page.locator("p.done").inner_text()
