@@ -3,16 +3,16 @@
 The managers' list reads the "extension_requested" events; without an index that is a walk
 through every audit event (every view of every case) each time the page opens.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-27
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
