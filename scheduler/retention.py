@@ -114,20 +114,25 @@ class Schedule:
         m = Message.__table__  # type: ignore[attr-defined]
         cutoff = _start_of(until - timedelta(days=self.policy.raw_email_days - 1), self.zone)
         read_at = sa.func.coalesce(m.c.processed_at, m.c.received_at)
-        return sa.select(m.c.id, read_at, m.c.case_id).where(
+        c = Case.__table__  # type: ignore[attr-defined]
+        return sa.select(m.c.id, read_at, m.c.case_id, c.c.reference).select_from(m.outerjoin(c, c.c.id == m.c.case_id)).where(
             m.c.channel == Channel.email, m.c.raw_bytes.is_not(None), m.c.state.in_(READ), read_at < cutoff,
             sa.or_(m.c.case_id.is_(None), m.c.case_id.not_in(held_case_ids())))
 
-    def messages(self, session: Session, until: date) -> list[Due]:
+    def messages(self, session: Session, until: date, cases_due: set[int] = frozenset()) -> list[Due]:  # type: ignore[assignment]
+        """Messages due on their own: not those of a case due, which go with it."""
+        m = Message.__table__  # type: ignore[attr-defined]
         not_a_case = [Due("not_a_case", _local_day(at, self.zone) + timedelta(days=self.policy.not_a_case_days), message_id=i)
-                      for i, at in session.execute(self._not_a_case(until).order_by(sa.text("id")))]
+                      for i, at in session.execute(self._not_a_case(until).order_by(m.c.id))]
         gone = {d.message_id for d in not_a_case}
-        raw = [Due("raw_email", _local_day(at, self.zone) + timedelta(days=self.policy.raw_email_days), message_id=i)
-               for i, at, _case in session.execute(self._raw_emails(until).order_by(sa.text("id"))) if i not in gone]
+        raw = [Due("raw_email", _local_day(at, self.zone) + timedelta(days=self.policy.raw_email_days), reference=reference, message_id=i)
+               for i, at, case_id, reference in session.execute(self._raw_emails(until).order_by(m.c.id))
+               if i not in gone and case_id not in cases_due]
         return not_a_case + raw
 
     def due(self, session: Session, until: date) -> list[Due]:
-        return self.cases(session, until) + self.messages(session, until)
+        cases = self.cases(session, until)
+        return cases + self.messages(session, until, {d.case_id for d in cases if not d.held})  # type: ignore[misc]
 
 
 def audit(session: Session, now: datetime, case_id: int | None, action: str, **detail: Any) -> None:

@@ -138,3 +138,64 @@ def test_a_dry_run_lists_and_deletes_nothing(engine) -> None:  # type: ignore[no
     assert result.deleted == 0 and erased(engine) == set()
     with Session(engine) as session:
         assert Schedule(POLICY, LONDON).cases(session, date(2026, 2, 2)) == []
+
+
+def test_the_annual_report_for_any_past_year_is_the_same_after_deletion(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Every figure of every table, for each year, before and after everything closed is deleted."""
+    from reports.compute import build_report
+    from reports.exports import to_json
+    from reports.synthetic import rows
+    from tests.test_import import run_import, write_csv
+
+    run_import(engine, write_csv(tmp_path / "past.csv", list(rows(400, first_year=2023, years=3, today=date(2026, 4, 30)))))
+    for n in range(12):  # cases as intake and officers leave them, with advocates, outcomes and learning
+        received = date(2024, 4, 8) + timedelta(days=45 * n)
+        lived_case(engine, received, received + timedelta(days=20 + n), kind=Kind.compliment if n % 4 == 0 else Kind.complaint, held=n == 5)
+    policy = load_policy()
+    today = date(2026, 5, 1)
+
+    def reports() -> dict[int, str]:
+        return {year: to_json(build_report(engine, policy, year, today=today, tz=LONDON, years=3)) for year in (2023, 2024, 2025)}
+
+    before = reports()
+    result = run(engine, POLICY, LONDON, utc(date(2040, 1, 1)))
+    assert result.deleted > 300 and len(erased(engine)) == result.counts["case"] + result.counts["compliment"]
+    assert reports() == before
+    with Session(engine) as session:
+        assert session.exec(select(sa.func.count()).select_from(Message)).one() == 1  # the held case's
+        assert session.exec(select(sa.func.count()).select_from(Contact)).one() == 1
+
+
+def test_heard_retention_prints_json_and_deletes_unless_a_dry_run(engine, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    from tests.helpers import run_heard
+
+    kept = lived_case(engine, date(2020, 1, 6), date(2020, 2, 3), held=True)
+    gone = lived_case(engine, date(2020, 3, 2), date(2020, 4, 1))
+    with Session(engine) as session:
+        references = {case_id: session.get(Case, case_id).reference for case_id in (kept, gone)}  # type: ignore[union-attr]
+    dry = run_heard("retention", "--now", "2026-06-01T02:00", "--dry-run", "--json", database_url=database_url)
+    assert dry.returncode == 0, dry.stderr
+    listed = json.loads(dry.stdout)
+    assert [{k: d[k] for k in ("reference", "closed_on", "rule", "held")} for d in listed["due"]] == [
+        {"reference": references[kept], "closed_on": "2020-02-03", "rule": "case", "held": True},
+        {"reference": references[gone], "closed_on": "2020-04-01", "rule": "case", "held": False},
+    ] and listed["deleted"] == 0
+    assert erased(engine) == set()
+    done = run_heard("retention", "--now", "2026-06-01T02:00", "--json", database_url=database_url)
+    assert json.loads(done.stdout)["deleted"] == 1 and erased(engine) == {gone}
+    text = run_heard("retention", "--now", "2026-06-02", "--dry-run", database_url=database_url)
+    assert "1 due (1 on legal hold)" in text.stdout and "HELD: not deleted" in text.stdout
+    wrong = run_heard("retention", "--now", "soon", database_url=database_url)
+    assert wrong.returncode == 2 and "--now: 'soon' is not an ISO 8601 time" in wrong.stderr
+
+
+def test_the_scheduler_runs_retention_daily(engine) -> None:  # type: ignore[no-untyped-def]
+    from scheduler.runner import SweepClock
+    from tests.retention_helpers import CLOCK
+
+    gone = lived_case(engine, date(2020, 3, 2), date(2020, 4, 1))
+    clock = SweepClock(engine, CLOCK, LONDON, 60, now=lambda: utc(date(2026, 4, 2)))
+    job = clock.scheduler.get_job("retention")
+    assert job is not None and str(job.trigger) == "interval[1 day, 0:00:00]"
+    clock.retain()
+    assert erased(engine) == {gone}
