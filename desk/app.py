@@ -73,6 +73,7 @@ def create_app(
     if len(secret_key) < 16:
         raise ValueError("the web app's secret key must be at least 16 characters")
     from desk import account, acknowledging, admin, api, attachments, case, dashboard, queue_page, replies, reply_templates, search_page
+    from desk import holds, rights  # retention, legal holds, correction and erasure (managers)
     from desk.representations import representations_router
 
     app = FastAPI(title="Heard", description="Officers' API: the triage queue and cases.",
@@ -138,7 +139,7 @@ def create_app(
     app.include_router(_public_router(), dependencies=[checked])
     for router in (account.router, dashboard.router, queue_page.router, case.router, admin.router, api.router,
                    search_page.router, attachments.router, replies.router, reply_templates.router,
-                   representations_router(classify, attachment_max_bytes)):
+                   representations_router(classify, attachment_max_bytes), holds.router, rights.router):
         app.include_router(router, dependencies=[checked])
     # The annual report (reports), for managers and admins.
     reports = report_router(engine, policy, tz=zone, today=lambda: now().astimezone(zone).date(),
