@@ -84,6 +84,7 @@ def create_app(
         secure_cookies=secure_cookies, now=now, env=deps.make_env(),
     )
     app.state.web.env.globals["acknowledge_by_hand"] = acknowledging.by_hand  # the case page's "acknowledge by post or phone"
+    holds.install(app.state.web)  # the case page's "on legal hold"
 
     @app.middleware("http")
     async def no_store(request: Request, call_next):  # type: ignore[no-untyped-def]

@@ -28,6 +28,16 @@ DONE = {"held": "The case is on legal hold: it will not be deleted.", "lifted": 
 router = APIRouter()
 
 
+def install(web: deps.Web) -> None:
+    """`legal_hold(case_id)` for the case page, which says when a case is held."""
+
+    def legal_hold(case_id: int) -> LegalHold | None:
+        with Session(web.engine) as session:
+            return hold_on(session, case_id)
+
+    web.env.globals["legal_hold"] = legal_hold
+
+
 def reason_given(raw: str, what: str = "the reason") -> str:
     reason = values.short_text(raw, what, MAX_REASON)
     if not reason:

@@ -48,6 +48,7 @@ def test_a_manager_sees_next_months_deletions_and_holds_a_case_with_a_reason(eng
     again = form(c, "/retention/holds", {"reference": reference, "reason": "again"}, page="/retention")
     assert again.status_code == 400 and "already on legal hold" in again.text
     assert [e.detail["reason"] for e in audited(engine, "legal_hold_set")] == ["Ombudsman investigation 26 001 234"]
+    assert "On legal hold since 23 Nov 2026 (Ombudsman investigation 26 001 234)" in c.get(f"/cases/{reference}").text
 
     assert "case" not in run(engine, RetentionPolicy(), LONDON, utc(date(2026, 12, 2))).counts
     with Session(engine) as session:
@@ -58,6 +59,8 @@ def test_a_manager_sees_next_months_deletions_and_holds_a_case_with_a_reason(eng
     assert form(c, "/retention/holds/x/lift", {"reason": "twice"}, page="/retention").status_code == 400
     assert [e.detail["reason"] for e in audited(engine, "legal_hold_lifted")] == ["Ombudsman closed it"]
     assert run(engine, RetentionPolicy(), LONDON, utc(date(2026, 12, 2))).counts["case"] == 1
+    case_page = c.get(f"/cases/{reference}")
+    assert case_page.status_code == 200 and "was deleted on 02 Dec 2026 (case)" in case_page.text and "On legal hold" not in case_page.text
     erased = form(c, "/retention/holds", {"reference": reference, "reason": "too late"}, page="/retention")
     assert erased.status_code == 400 and "nothing left to hold" in erased.text
 
