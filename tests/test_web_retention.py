@@ -129,3 +129,24 @@ def test_a_manager_corrects_a_persons_details_and_the_audit_names_what_not_the_v
         assert session.get(ChannelIdentity, identity.id).address == "samira@example.org"  # type: ignore[union-attr]
     [event] = audited(engine, "contact_corrected")
     assert event.detail == {"contact_id": contact_id, "changed": ["name", "email address"], "reason": "Phoned 24 November"}
+
+
+def test_a_person_known_only_from_an_auto_reply_is_erased_entirely(engine: Engine) -> None:
+    from models import Message
+    from tests.retention_helpers import not_a_case
+
+    app = make_app(engine)
+    message_id = not_a_case(engine, utc(date(2026, 11, 20)))
+    with Session(engine) as session:
+        contact_id = session.get(Message, message_id).contact_id  # type: ignore[union-attr]
+        address = session.exec(select(ChannelIdentity.address).where(ChannelIdentity.contact_id == contact_id)).one()
+    c = sign_in(app, engine, "mo", OfficerRole.manager)
+    assert f'data-person="{contact_id}"' in c.get(f"/people?address={address}").text
+    done = form(c, f"/people/{contact_id}/erase", {"reason": "Asked by email"}, page="/people")
+    assert done.status_code == 200 and "0 closed case(s) erased, and their contact details" in done.text
+    assert "Heard could not erase" not in done.text
+    with Session(engine) as session:
+        assert session.get(Message, message_id) is None and session.get(Contact, contact_id) is None
+        assert session.exec(select(ChannelIdentity)).all() == []
+    [event] = audited(engine, "erasure_request")
+    assert event.detail["loose_messages"] == 1 and event.detail["contact_erased"] is True
