@@ -199,3 +199,16 @@ def test_the_scheduler_runs_retention_daily(engine) -> None:  # type: ignore[no-
     assert job is not None and str(job.trigger) == "interval[1 day, 0:00:00]"
     clock.retain()
     assert erased(engine) == {gone}
+
+
+def test_two_runs_at_once_delete_each_case_once(engine) -> None:  # type: ignore[no-untyped-def]
+    """Two schedulers on one database: the conditional claim lets one of them have each case."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cases = {lived_case(engine, date(2019, 1, 7), date(2019, 2, 1) + timedelta(days=n)) for n in range(8)}
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: run(engine, POLICY, LONDON, utc(date(2026, 1, 1))), range(2)))
+    assert sum(r.counts.get("case", 0) for r in results) == len(cases) and erased(engine) == cases
+    with Session(engine) as session:
+        events = session.exec(select(AuditEvent.case_id).where(AuditEvent.action == "retention_deleted")).all()
+    assert sorted(events) == sorted(cases)
