@@ -76,6 +76,7 @@ def create_app(
         raise ValueError("the web app's secret key must be at least 16 characters")
     from desk import (account, acknowledging, admin, api, attachments, case, dashboard, extensions, queue_page, replies,
                       reply_templates, search_page)
+    from desk import holds, rights  # retention, legal holds, correction and erasure (managers)
     from desk.representations import representations_router
 
     app = FastAPI(title="Heard", description="Officers' API: the triage queue and cases.",
@@ -86,6 +87,7 @@ def create_app(
         secure_cookies=secure_cookies, now=now, env=deps.make_env(), mail_out_configured=mail_out_configured,
     )
     app.state.web.env.globals["acknowledge_by_hand"] = acknowledging.by_hand  # the case page's "acknowledge by post or phone"
+    holds.install(app.state.web)  # the case page's "on legal hold"
 
     @app.middleware("http")
     async def no_store(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -141,7 +143,7 @@ def create_app(
     app.include_router(_public_router(), dependencies=[checked])
     for router in (account.router, dashboard.router, queue_page.router, case.router, admin.router, api.router,
                    search_page.router, attachments.router, replies.router, reply_templates.router,
-                   representations_router(classify, attachment_max_bytes), extensions.router):
+                   representations_router(classify, attachment_max_bytes), extensions.router, holds.router, rights.router):
         app.include_router(router, dependencies=[checked])
     # The annual report (reports), for managers and admins.
     reports = report_router(engine, policy, tz=zone, today=lambda: now().astimezone(zone).date(),

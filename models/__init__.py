@@ -10,6 +10,7 @@ from models.messages import Attachment, Message
 from models.outbox import OutboxItem
 from models.people import ChannelIdentity, Contact, Officer, Team
 from models.replies import ReplyTemplate
+from models.retention import LegalHold
 
 metadata = SQLModel.metadata
 
@@ -23,6 +24,7 @@ __all__ = [
     "ConversationState",
     "DatabaseUnavailable",
     "Deadline",
+    "LegalHold",
     "Message",
     "Officer",
     "OfficerSession",

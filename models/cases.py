@@ -86,6 +86,10 @@ class Case(SQLModel, table=True):
     version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     changed_by: str = Field(default="", max_length=120, sa_column_kwargs={"server_default": ""})
     changed_at: datetime | None = utc_field()
+    # Retention: when the personal data went, and by which rule. What is left is the anonymous
+    # statistical record the annual report counts.
+    erased_at: datetime | None = utc_field()
+    erased_rule: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
 
     @property
     def disclosure(self) -> bool:

@@ -1,4 +1,4 @@
-"""The council policy: timescales for both procedures, closures, reminders and advocacy.
+"""The council policy: timescales for both procedures, closures, reminders, advocacy and retention.
 
 A council's TOML file is laid over the built-in defaults (`default_policy.toml`, the numbers of
 DOMAIN.md), so it need only say what differs. Every value is validated; a mistake is reported
@@ -107,6 +107,16 @@ class SecurityPolicy(_Strict):
     two_factor: Literal["managers", "everyone"] = "managers"
 
 
+class RetentionPolicy(_Strict):
+    """How long personal data is kept. When a period ends, the personal data goes and an
+    anonymous statistical record stays, so published figures never change."""
+
+    case_years: PositiveInt = 6  # a case and everything about it, after it closes
+    compliment_years: PositiveInt = 2  # a compliment, after it closes
+    not_a_case_days: PositiveInt = 90  # auto-replies and bounces that never became a case, after they came
+    raw_email_days: PositiveInt = 90  # an email's original bytes, after it was read (its text stays with the case)
+
+
 class Policy(_Strict):
     council: Council
     calendar: CalendarPolicy = CalendarPolicy()
@@ -115,6 +125,7 @@ class Policy(_Strict):
     reminders: Reminders = Reminders()
     advocacy: AdvocacyPolicy
     security: SecurityPolicy = SecurityPolicy()
+    retention: RetentionPolicy = RetentionPolicy()
 
     @model_validator(mode="after")
     def _statutory_has_stage_3(self) -> Policy:

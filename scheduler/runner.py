@@ -1,4 +1,5 @@
-"""APScheduler is only the clock that runs the sweep; the database holds what is due."""
+"""APScheduler is only the clock that runs the sweep (and the daily retention run); the
+database holds what is due."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SU
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import Engine
 
+from scheduler import retention
 from scheduler.clock import Clock
 from scheduler.sweep import Sweep
 
@@ -30,16 +32,26 @@ class SweepClock:
     def __init__(self, engine: Engine, clock: Clock, zone: ZoneInfo, interval_seconds: int,
                  now: Callable[[], datetime] = _utcnow) -> None:
         self.sweeper, self.now = Sweep(engine, clock, zone), now
+        self.engine, self.retention, self.zone = engine, clock.policy.retention, zone
         self.in_flight = 0  # sweeps handed to the executor and not yet finished
         self.scheduler = AsyncIOScheduler(timezone=zone)
         self.scheduler.add_listener(self._count, EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         self.scheduler.add_job(self.sweep, "interval", seconds=interval_seconds, id="sweep", coalesce=True,
+                               max_instances=1, misfire_grace_time=None, next_run_time=now())
+        # Retention once at start and then every day: a run finds by the date what is due, so
+        # a day the process was down is caught up by the next run.
+        self.scheduler.add_job(self.retain, "interval", days=1, id="retention", coalesce=True,
                                max_instances=1, misfire_grace_time=None, next_run_time=now())
 
     def sweep(self) -> None:
         result = self.sweeper.run(self.now())
         if result.actions or result.missed:
             log.info("sweep: %d action(s), %d deadline(s) now missed", len(result.actions), result.missed)
+
+    def retain(self) -> None:
+        result = retention.run(self.engine, self.retention, self.zone, self.now())
+        if result.deleted:
+            log.info("retention: %d deleted (%s)", result.deleted, ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items())))
 
     def _count(self, event: JobEvent) -> None:
         self.in_flight += 1 if event.code == EVENT_JOB_SUBMITTED else -1
