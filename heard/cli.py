@@ -238,3 +238,7 @@ _register_report(cli)
 from heard.web_commands import register as _register_web  # noqa: E402
 
 _register_web(cli)
+
+from heard.data_commands import register as _register_data  # noqa: E402
+
+_register_data(cli)

@@ -3,7 +3,8 @@
 from sqlmodel import SQLModel
 
 from models.access import OfficerSession, SignInAttempt
-from models.audit import AuditEvent, ConversationState, TrainingLabel
+from models.audit import AuditEvent, ConversationState, TrainingLabel, write_audit
+from models.audit_chain import AuditChainHead
 from models.cases import Advocacy, Case, Deadline, ReferenceSequence, StageRecord
 from models.db import DatabaseUnavailable, check_reachable, make_engine, session_scope
 from models.messages import Attachment, Message
@@ -16,6 +17,7 @@ metadata = SQLModel.metadata
 __all__ = [
     "Advocacy",
     "Attachment",
+    "AuditChainHead",
     "AuditEvent",
     "Case",
     "ChannelIdentity",
@@ -37,4 +39,5 @@ __all__ = [
     "make_engine",
     "metadata",
     "session_scope",
+    "write_audit",
 ]
