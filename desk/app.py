@@ -143,9 +143,11 @@ def create_app(
     # The annual report (reports), for managers and admins.
     reports = report_router(engine, policy, tz=zone, today=lambda: now().astimezone(zone).date(),
                             page=lambda request, context: deps.render(request, "report.html", **context))
+    from desk.report_downloads import audit_report_download
     for router, role in [(reports, "manager"), *officer_routers]:
         needed = {"officer": deps.officer, "manager": deps.manager, "admin": deps.admin}[role]
-        app.include_router(router, dependencies=[checked, Depends(needed)])
+        audited = [Depends(audit_report_download)] if router is reports else []
+        app.include_router(router, dependencies=[checked, Depends(needed), *audited])
     for router in public_routers:
         app.include_router(router)
     return app
