@@ -11,6 +11,7 @@ from models.messages import Attachment, Message
 from models.outbox import OutboxItem
 from models.people import ChannelIdentity, Contact, Officer, Team
 from models.replies import ReplyTemplate
+from models.subject_access import SubjectAccessRequest, Withholding
 
 metadata = SQLModel.metadata
 
@@ -33,8 +34,10 @@ __all__ = [
     "ReplyTemplate",
     "SignInAttempt",
     "StageRecord",
+    "SubjectAccessRequest",
     "Team",
     "TrainingLabel",
+    "Withholding",
     "check_reachable",
     "make_engine",
     "metadata",

@@ -1,4 +1,5 @@
-"""the audit log shows tampering: each entry gets a number in the chain, the previous entry's hash
+"""subject access requests and officers' marks of third parties' details to withhold; and
+the audit log shows tampering: each entry gets a number in the chain, the previous entry's hash
 and its own; a one-row chain head is what writers lock. Existing entries are chained here, in the
 order they were written (by id).
 
@@ -33,6 +34,33 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
+    op.create_table(
+        "subjectaccessrequest",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("address", sa.String(length=320), nullable=False),
+        sa.Column("received_on", sa.Date(), nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=False),
+        sa.Column("recorded_by", sa.String(length=120), nullable=False),
+        sa.Column("recorded_at", UTCDateTime(), nullable=False),
+        sa.Column("exported_at", UTCDateTime(), nullable=True),
+        sa.Column("answered_on", sa.Date(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_subjectaccessrequest_due_on", "subjectaccessrequest", ["due_on"], unique=False)
+    op.create_table(
+        "withholding",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("message_id", sa.Integer(), nullable=False),
+        sa.Column("words", sa.Text(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("marked_by", sa.String(length=120), nullable=False),
+        sa.Column("officer_id", sa.Integer(), nullable=True),
+        sa.Column("marked_at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["message_id"], ["message.id"]),
+        sa.ForeignKeyConstraint(["officer_id"], ["officer.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_withholding_message_id", "withholding", ["message_id"], unique=False)
     conn = op.get_bind()
     events = sa.table("auditevent", sa.column("id", sa.Integer()), sa.column("at", UTCDateTime()),
                       sa.column("actor", sa.String()), sa.column("officer_id", sa.Integer()),
@@ -50,6 +78,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("withholding")
+    op.drop_table("subjectaccessrequest")
     op.drop_table("auditchainhead")
     op.drop_index("ix_auditevent_seq", table_name="auditevent")
     for column in ("hash", "prev_hash", "seq"):
