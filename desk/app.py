@@ -83,6 +83,8 @@ def create_app(
         secure_cookies=secure_cookies, now=now, env=deps.make_env(),
     )
     app.state.web.env.globals["acknowledge_by_hand"] = acknowledging.by_hand  # the case page's "acknowledge by post or phone"
+    from desk import subject_access_page
+    app.state.web.env.globals["subject_access_due"] = subject_access_page.due_panel  # the dashboard's panel
 
     @app.middleware("http")
     async def no_store(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -138,7 +140,7 @@ def create_app(
     app.include_router(_public_router(), dependencies=[checked])
     for router in (account.router, dashboard.router, queue_page.router, case.router, admin.router, api.router,
                    search_page.router, attachments.router, replies.router, reply_templates.router,
-                   representations_router(classify, attachment_max_bytes)):
+                   representations_router(classify, attachment_max_bytes), subject_access_page.router):
         app.include_router(router, dependencies=[checked])
     # The annual report (reports), for managers and admins.
     reports = report_router(engine, policy, tz=zone, today=lambda: now().astimezone(zone).date(),
