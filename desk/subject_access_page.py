@@ -4,7 +4,7 @@ in a message to withhold. The dashboard shows the requests still open, soonest d
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, select
 
@@ -12,7 +12,7 @@ from desk import deps
 from desk.casework import Actor
 from desk.case import find_case
 from desk.subject_access import NobodyFound, export, mark_withheld, open_requests, record_request
-from models import Message, Officer, SubjectAccessRequest, session_scope, values
+from models import Case, Message, Officer, SubjectAccessRequest, session_scope, values
 
 router = APIRouter()
 
@@ -49,8 +49,6 @@ def _request(session: Session, request_id: str) -> SubjectAccessRequest:
     except values.BadValue:
         found = None
     if found is None:
-        from fastapi import HTTPException
-
         raise HTTPException(404, "there is no such subject access request")
     return found
 
@@ -82,19 +80,36 @@ def subject_access_answered(request: Request, request_id: str, who: Officer = De
     return RedirectResponse("/subject-access", status_code=303)
 
 
+def _message_on(session: Session, reference: str, message_id: str) -> tuple[Case, Message]:
+    case = find_case(session, reference)
+    try:
+        message = session.get(Message, values.record_id(message_id, "message"))
+    except values.BadValue:
+        message = None
+    if message is None or message.case_id != case.id:
+        raise HTTPException(404, "that message is not on this case")
+    return case, message
+
+
+@router.get("/cases/{reference}/messages/{message_id}/withhold", include_in_schema=False)
+def withhold_page(request: Request, reference: str, message_id: str, who: Officer = Depends(deps.officer),
+                  session: Session = deps.DB) -> Response:
+    case, message = _message_on(session, reference, message_id)
+    return deps.render(request, "withhold.html", case=case, m=message, error="", words="", reason="")
+
+
 @router.post("/cases/{reference}/messages/{message_id}/withhold", include_in_schema=False)
 def withhold(request: Request, reference: str, message_id: str, words: str = Form(""), reason: str = Form(""),
              actor: Actor = Depends(deps.actor), session: Session = deps.DB) -> Response:
     """Mark words in a message as a third party's details: a subject access answer withholds them."""
-    case = find_case(session, reference)
+    case, message = _message_on(session, reference, message_id)
     try:
-        message = session.get(Message, values.record_id(message_id, "message"))
-        if message is None or message.case_id != case.id:
-            raise values.BadValue("that message is not on this case")
         mark_withheld(session, message, words, reason, actor=actor.officer.name, now=actor.now, officer_id=actor.officer.id)
     except values.BadValue as exc:
         session.rollback()
-        return deps.render(request, "message.html", status=400, title="Not marked", text=str(exc))
+        case, message = _message_on(session, reference, message_id)
+        return deps.render(request, "withhold.html", status=400, case=case, m=message, error=str(exc),
+                           words=words[:2000], reason=reason[:500])
     return RedirectResponse(f"/cases/{case.reference}#story-h", status_code=303)
 
 

@@ -67,11 +67,14 @@ def test_an_officer_marks_a_third_partys_details_and_the_answer_withholds_them(e
         message_id = session.execute(sa.select(Message.id)).scalar_one()
     officer = sign_in(app, engine, "olu")
     page = f"/cases/{reference}"
-    assert "Withhold someone else's details" in officer.get(page).text
-    wrong = form(officer, f"/cases/{reference}/messages/{message_id}/withhold", {"words": "Mr Smith", "reason": "x"}, page=page)
-    assert wrong.status_code == 400 and "does not contain" in wrong.text
-    done = form(officer, f"/cases/{reference}/messages/{message_id}/withhold",
-                {"words": "Mrs Jones at 12 Elm Road", "reason": "the foster carer's name and address"}, page=page)
+    marking = f"/cases/{reference}/messages/{message_id}/withhold"
+    assert f'href="{marking}"' in officer.get(page).text
+    assert "Words to withhold" in officer.get(marking).text
+    wrong = form(officer, marking, {"words": "Mr Smith", "reason": "x"}, page=marking)
+    assert wrong.status_code == 400 and "does not contain" in wrong.text and 'value="Mr Smith"' in wrong.text
+    assert officer.get(f"/cases/{reference}/messages/99999/withhold").status_code == 404
+    assert officer.get(f"/cases/{reference}/messages/x/withhold").status_code == 404
+    done = form(officer, marking, {"words": "Mrs Jones at 12 Elm Road", "reason": "the foster carer's name and address"}, page=marking)
     assert done.status_code == 303
     assert re.search(r"marked to withhold\s+— the foster carer&#39;s name and address", officer.get(page).text)
     manager = sign_in(app, engine, "meg", OfficerRole.manager)
