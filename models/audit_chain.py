@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Field, Session, SQLModel
@@ -92,7 +93,7 @@ def _forget(session: OrmSession) -> None:
     session.info.pop(_PENDING, None)
 
 
-def _lock_head(session: OrmSession) -> tuple[int, str]:
+def _lock_head(session: OrmSession | Connection) -> tuple[int, str]:
     """Lock the head row (waiting for any other writer to commit), then read it."""
     head = AuditChainHead.__table__
     locked = session.execute(sa.update(head).where(head.c.id == 1).values(seq=head.c.seq))
@@ -116,6 +117,33 @@ def link(session: OrmSession, entries: list[AuditEvent]) -> None:
         last = digest
     head = AuditChainHead.__table__
     session.execute(sa.update(head).where(head.c.id == 1).values(seq=seq, hash=last))
+
+
+def queue(conn: Connection, **row: Any) -> None:
+    """For writers on a Core connection (the sweep): hold an entry until `write_queued` chains it,
+    just before the connection's transaction commits (so the head's lock is held only then)."""
+    conn.info.setdefault(_PENDING, []).append(row)
+
+
+def write_queued(conn: Connection) -> None:
+    """Insert the connection's queued entries on the end of the chain. Call it last in the transaction."""
+    rows = conn.info.pop(_PENDING, [])
+    if not rows:
+        return
+    seq, last = _lock_head(conn)
+    for row in rows:
+        seq += 1
+        detail = _as_stored(row.get("detail", {}))
+        digest = entry_hash(last, seq, row["at"], row["actor"], row.get("officer_id"), row.get("case_id"), row["action"], detail)
+        conn.execute(sa.insert(AuditEvent.__table__).values(**{**row, "detail": detail}, seq=seq, prev_hash=last, hash=digest))
+        last = digest
+    head = AuditChainHead.__table__
+    conn.execute(sa.update(head).where(head.c.id == 1).values(seq=seq, hash=last))
+
+
+def forget_queued(conn: Connection) -> None:
+    """Drop queued entries (a dry run, a rollback): `conn.info` outlives the checkout."""
+    conn.info.pop(_PENDING, None)
 
 
 @dataclass(frozen=True)

@@ -168,3 +168,33 @@ def test_heard_audit_verify_exits_0_when_whole_and_1_naming_the_broken_entry(eng
     broken = run_heard("audit", "verify", database_url=url)
     assert broken.returncode == 1
     assert f"entry {ids[1]} " in broken.stderr and "changed" in broken.stderr
+
+
+def test_the_sweeps_entries_join_the_chain_and_a_dry_run_adds_none(engine: Engine) -> None:
+    """The scheduler writes on a Core connection: its entries are chained just before it commits."""
+    from datetime import date
+
+    from sqlmodel import select
+
+    from models import Advocacy, Deadline
+    from models.enums import AdvocacyAnswer, DeadlineKind, Role
+    from scheduler.clock import Clock
+    from scheduler.policy import load_policy
+    from scheduler.sweep import Sweep
+    from tests.factories import LONDON, at, open_case
+
+    clock = Clock(load_policy())
+    case_id = open_case(engine, clock, date(2026, 10, 26), role=Role.child_or_young_person, advocate_offered=True)
+    with session_scope(engine) as session:
+        session.exec(select(Advocacy)).one().answer = AdvocacyAnswer.yes
+        session.add(Deadline(case_id=case_id, kind=DeadlineKind.stage_2_request, due_on=date(2026, 11, 2)))
+    _write(engine, 1)
+    Sweep(engine, clock, LONDON).run(at(date(2026, 11, 3), 7), dry_run=True)
+    assert _verdict(engine).checked == 1
+    Sweep(engine, clock, LONDON).run(at(date(2026, 11, 3), 7))
+    with session_scope(engine) as session:
+        rows = session.execute(sa.select(AuditEvent).order_by(AuditEvent.seq)).scalars().all()
+    assert {"advocacy_referral", "window_closed"} <= {r.action for r in rows[1:]} and all(r.seq for r in rows)
+    _write(engine, 1, start=1)
+    verdict = _verdict(engine)
+    assert verdict.whole and verdict.checked == len(rows) + 1
