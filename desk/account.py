@@ -46,6 +46,12 @@ def _wait_message(wait: int) -> str:
     return f"Too many failed tries. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
 
 
+def _failed(db: Session, now, name: str, who: Officer | None, address: str, step: str) -> None:  # type: ignore[no-untyped-def]
+    """A failed sign-in is audited too: the name tried (cut short), where from, and at which step."""
+    db.add(AuditEvent(at=now, actor=(who.name if who else name)[:120] or "(no name)", officer_id=who.id if who else None,
+                      action="sign_in_failed", detail={"address": address, "step": step, "known": who is not None}))
+
+
 def _signed_in(request: Request, db: Session, who: Officer, how: str) -> None:
     w = deps.web(request)
     w.limiter.record(db, who.name, _address(request), w.now(), succeeded=True)
@@ -69,6 +75,7 @@ def signin(request: Request, name: str = Form(""), password: str = Form(""), nex
     who = db.exec(select(Officer).where(Officer.name == normalise(name))).first() if len(name) <= 200 else None
     if not check_password(who, password):
         w.limiter.record(db, name, address, now, succeeded=False)
+        _failed(db, now, name, who, address, "password")
         return deps.render(request, "signin.html", status=401, next=target, name=name,
                            error="That name and password do not match an active officer.")
     assert who is not None
@@ -115,6 +122,7 @@ def code(request: Request, code: str = Form(""), next: str = Form("/"), db: Sess
            else "recovery code" if len(code) <= 40 and second_factor.use_recovery_code(who, code) else "")
     if not how:
         w.limiter.record(db, who.name, address, now, succeeded=False)
+        _failed(db, now, who.name, who, address, "code")
         return deps.render(request, "signin_code.html", status=401, next=target,
                            error="That code is not right. Codes change every 30 seconds: use the one your app shows now.")
     row.second_factor_done = True

@@ -88,6 +88,8 @@ def create_app(
     )
     app.state.web.env.globals["acknowledge_by_hand"] = acknowledging.by_hand  # the case page's "acknowledge by post or phone"
     holds.install(app.state.web)  # the case page's "on legal hold"
+    from desk import subject_access_page
+    app.state.web.env.globals["subject_access_due"] = subject_access_page.due_panel  # the dashboard's panel
 
     @app.middleware("http")
     async def no_store(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -143,14 +145,17 @@ def create_app(
     app.include_router(_public_router(), dependencies=[checked])
     for router in (account.router, dashboard.router, queue_page.router, case.router, admin.router, api.router,
                    search_page.router, attachments.router, replies.router, reply_templates.router,
-                   representations_router(classify, attachment_max_bytes), extensions.router, holds.router, rights.router):
+                   representations_router(classify, attachment_max_bytes), extensions.router, holds.router, rights.router,
+                   subject_access_page.router):
         app.include_router(router, dependencies=[checked])
     # The annual report (reports), for managers and admins.
     reports = report_router(engine, policy, tz=zone, today=lambda: now().astimezone(zone).date(),
                             page=lambda request, context: deps.render(request, "report.html", **context))
+    from desk.report_downloads import audit_report_download
     for router, role in [(reports, "manager"), *officer_routers]:
         needed = {"officer": deps.officer, "manager": deps.manager, "admin": deps.admin}[role]
-        app.include_router(router, dependencies=[checked, Depends(needed)])
+        audited = [Depends(audit_report_download)] if router is reports else []
+        app.include_router(router, dependencies=[checked, Depends(needed), *audited])
     for router in public_routers:
         app.include_router(router)
     return app

@@ -242,3 +242,6 @@ _register_web(cli)
 from heard.retention_commands import register as _register_retention  # noqa: E402
 
 _register_retention(cli)
+from heard.data_commands import register as _register_data  # noqa: E402
+
+_register_data(cli)

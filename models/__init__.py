@@ -3,7 +3,8 @@
 from sqlmodel import SQLModel
 
 from models.access import OfficerSession, SignInAttempt
-from models.audit import AuditEvent, ConversationState, TrainingLabel
+from models.audit import AuditEvent, ConversationState, TrainingLabel, write_audit
+from models.audit_chain import AuditChainHead
 from models.cases import Advocacy, Case, Deadline, ReferenceSequence, StageRecord
 from models.db import DatabaseUnavailable, check_reachable, make_engine, session_scope
 from models.messages import Attachment, Message
@@ -11,12 +12,14 @@ from models.outbox import OutboxItem
 from models.people import ChannelIdentity, Contact, Officer, Team
 from models.replies import ReplyTemplate
 from models.retention import LegalHold
+from models.subject_access import SubjectAccessRequest, Withholding
 
 metadata = SQLModel.metadata
 
 __all__ = [
     "Advocacy",
     "Attachment",
+    "AuditChainHead",
     "AuditEvent",
     "Case",
     "ChannelIdentity",
@@ -33,10 +36,13 @@ __all__ = [
     "ReplyTemplate",
     "SignInAttempt",
     "StageRecord",
+    "SubjectAccessRequest",
     "Team",
     "TrainingLabel",
+    "Withholding",
     "check_reachable",
     "make_engine",
     "metadata",
     "session_scope",
+    "write_audit",
 ]

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel
 
 from models.columns import json_field, utc_field, utcnow
 
@@ -26,6 +26,19 @@ class AuditEvent(SQLModel, table=True):
     case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
     action: str = Field(max_length=64)
     detail: dict[str, Any] = json_field(dict)
+    # The chain that shows tampering (models/audit_chain.py): set as the writing transaction commits.
+    seq: int | None = Field(default=None, unique=True, index=True)
+    prev_hash: str = Field(default="", max_length=64)
+    hash: str = Field(default="", max_length=64)
+
+
+def write_audit(session: Session, *, at: datetime, actor: str, action: str, case_id: int | None = None,
+                officer_id: int | None = None, **detail: Any) -> AuditEvent:
+    """Add one audit entry (it joins the chain when the session commits). For writers outside the
+    officers' desk, e.g. the scheduler's retention run: `write_audit(session, at=now, actor="retention", ...)`."""
+    event = AuditEvent(at=at, actor=actor, officer_id=officer_id, case_id=case_id, action=action, detail=detail)
+    session.add(event)
+    return event
 
 
 class TrainingLabel(SQLModel, table=True):

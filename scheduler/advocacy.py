@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from models import Advocacy, AuditEvent, Case, ChannelIdentity, Contact, Deadline
+from models import Advocacy, Case, ChannelIdentity, Contact, Deadline, audit_chain
 from models.enums import AdvocacyAnswer, DeadlineKind, Kind, Procedure
 from scheduler import wording
 from scheduler.chase import first_action_on
@@ -85,8 +85,8 @@ def _referrals(conn: Connection, clock: Clock, zone: ZoneInfo, today: date, now:
             enqueue(conn, [row(f"advocacy-new-date:{a.id}", "extension_notice", a.offered_on_channel, to,
                                f"Your new date [{a.reference}]", wording.advocate_new_date(a.reference, new_date), now,
                                case_id=a.case_id, contact_id=a.contact_id)])
-        conn.execute(sa.insert(AuditEvent.__table__).values(at=now, actor="scheduler", case_id=a.case_id, action="advocacy_referral",
-                                                            detail={"outbox_id": outbox_id, "new_stage_1_date": str(new_date or "")}))
+        audit_chain.queue(conn, at=now, actor="scheduler", case_id=a.case_id, action="advocacy_referral",
+                          detail={"outbox_id": outbox_id, "new_stage_1_date": str(new_date or "")})
         result.actions.append({"action": "advocacy_referral", "case": a.reference, "new_date": str(new_date or "")})
 
 

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from models import AuditEvent, Case, Deadline, Officer, Team
+from models import Case, Deadline, Officer, Team, audit_chain
 from models.enums import CaseStatus, DeadlineKind
 from scheduler import wording
 from scheduler.chase import RESPONSES, bookmark_for, days_left, due_now
@@ -68,7 +68,10 @@ class Sweep:
                 digest_pass(conn, self.clock, self.zone, today, now, result)
                 if dry_run:
                     transaction.rollback()
+                else:
+                    audit_chain.write_queued(conn)  # last: the audit chain's lock is held only to the commit
         finally:
+            audit_chain.forget_queued(conn)
             conn.close()
         return result
 
@@ -161,9 +164,8 @@ class Sweep:
             D.c.status == "open", D.c.kind.in_([k.value for k in WINDOWS]), D.c.due_on < today), conn)).all()
         for deadline_id, case_id, kind, due in closed:
             conn.execute(sa.update(D).where(D.c.id == deadline_id).values(status="met", met_on=due))
-            conn.execute(sa.insert(AuditEvent.__table__).values(
-                at=now, actor="scheduler", case_id=case_id, action="window_closed",
-                detail={"deadline": kind, "closed_on": due.isoformat(), "note": "no request came in time; the case may close"}))
+            audit_chain.queue(conn, at=now, actor="scheduler", case_id=case_id, action="window_closed",
+                              detail={"deadline": kind, "closed_on": due.isoformat(), "note": "no request came in time; the case may close"})
             result.actions.append({"action": "window_closed", "case_id": case_id, "kind": kind})
 
 

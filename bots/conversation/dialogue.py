@@ -37,6 +37,7 @@ from bots.conversation.state import Chat
 from models import Case, Message
 from models.enums import AdvocacyAnswer, CaseStatus, Kind, Role
 from scheduler.clock import Clock
+from scheduler.privacy import case_years
 from triage.intake import Classify, Suggestion
 from triage.language import other_language
 
@@ -97,6 +98,11 @@ class Conversation:
         self.clock, self.zone, self.classify, self.pause, self.help_text = clock, zone, classify, pause, help_text
         self.language = language  # the language of a text when it is surely not English, else None
 
+    @property
+    def privacy_text(self) -> str:
+        """What is kept, for how long (the policy's retention period) and how to ask for it."""
+        return wording.privacy(case_years(self.clock.policy))
+
     # --- what can arrive -------------------------------------------------------------------
 
     def command(self, session: Session, chat: Chat, name: str, now: datetime) -> list[Reply]:
@@ -106,7 +112,7 @@ class Conversation:
         if name == "help":
             return [Reply(f"{self.help_text}\n{wording.HELP_NOW}"), *self._prompt(session, chat)]
         if name == "privacy":
-            return [Reply(wording.PRIVACY), *self._prompt(session, chat)]
+            return [Reply(self.privacy_text), *self._prompt(session, chat)]
         if name == "status":
             return self._status(session, chat)
         if name == "new":

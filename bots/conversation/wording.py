@@ -39,11 +39,22 @@ PRIVACY_SHORT = (
     "to sort it out will read it. If we think you are not safe, we will tell people who can help."
 )
 
-PRIVACY = (
-    f"{PRIVACY_SHORT} "
-    "We keep your messages. We keep them with your reference. We do not share them with anyone else. "
-    "You can ask us what we keep about you at any time."
-)
+
+
+def privacy(years: int) -> str:
+    """The answer to /privacy (and the web chat's privacy page): what is kept, for how long (from
+    the council's policy) and how to ask for it."""
+    period = "1 year" if years == 1 else f"{years} years"
+    return (
+        f"{PRIVACY_SHORT}\n"
+        "What we keep: your messages, your name, and how to reach you. We also keep notes the team writes. "
+        "We do not share them with anyone else.\n"
+        f"How long: we keep them until {period} after we finish looking at what you told us. "
+        "Then we delete them.\n"
+        "You can ask to see everything we keep about you. You can ask us to fix it if it is wrong. "
+        "Just ask us here in the chat. You can also ask the complaints team by email. "
+        "We will send it to you within one month."
+    )
 
 ASK_STORY = (
     "Tell us what happened, in your own words. You can send one message or a few. "
@@ -205,5 +216,7 @@ def every_sentence(sample_day: date, sample_reference: str = "CSC-2026-00042") -
         "status_ask_again": status_ask_again(sample_day),
         "media_kept": media_kept("voice note"),
         "added": added(sample_reference),
+        "privacy": privacy(6),
+        "privacy(1 year)": privacy(1),
     }
     return fixed | filled

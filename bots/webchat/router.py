@@ -258,6 +258,13 @@ def webchat_router(engine: Engine, policy: Policy, *, zone: ZoneInfo = ZoneInfo(
         await chat.run(chat.close_if_paused, address_of(token))
         return JSONResponse({"messages": await chat.run(chat.messages, address_of(token), since)}, headers=HEADERS)
 
+    @router.get("/privacy")
+    def privacy() -> Response:
+        """What is kept, for how long and how to ask for it: the words `/privacy` gives in the chat."""
+        body = chat.env.get_template("privacy.html").render(prefix=prefix, safety=wording.HELP_NOW,
+                                                            text=conversation.privacy_text)
+        return HTMLResponse(body, headers=HEADERS)
+
     @router.get("/chat.css")
     def stylesheet() -> FileResponse:
         return FileResponse(HERE / "static" / "chat.css", media_type="text/css")
