@@ -3,19 +3,17 @@ long (the policy's retention period, 6 years after the case closes by default) a
 
 from __future__ import annotations
 
-from datetime import timedelta
-from types import SimpleNamespace
-
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from markupsafe import escape
 
 from bots.conversation import wording
+from bots.conversation.dialogue import Conversation
 from bots.telegram.service import TelegramConfig, TelegramService
 from bots.webchat import webchat_router
-from scheduler.policy import load_policy
-from scheduler.privacy import DEFAULT_YEARS, case_years
+from scheduler.clock import Clock as PolicyClock
+from scheduler.policy import RetentionPolicy, load_policy
 from tests.chat_helpers import ZONE, rules
 from tests.telegram_fake import TOKEN, FakeBotAPI
 from tests.test_telegram import CHAT, Clock, fake  # noqa: F401  (the fake Bot API server fixture)
@@ -23,17 +21,12 @@ from tests.test_telegram import CHAT, Clock, fake  # noqa: F401  (the fake Bot A
 
 def kept_for(years: int):  # type: ignore[no-untyped-def]
     """The built-in policy with a `[retention]` section keeping closed cases `years` years."""
-    return load_policy().model_copy(update={"retention": SimpleNamespace(case_years=years)})
+    return load_policy().model_copy(update={"retention": RetentionPolicy(case_years=years)})
 
 
-@pytest.mark.parametrize("retention, years", [
-    (None, DEFAULT_YEARS), ({"case_years": 8}, 8), ({"case": "3 years"}, 3), ({"case": "P10Y"}, 10),
-    (SimpleNamespace(years_after_close=timedelta(days=7 * 365 + 2)), 7), ({"compliments": 2}, DEFAULT_YEARS),
-    ({"case_years": 0}, DEFAULT_YEARS), ({"case_years": True}, DEFAULT_YEARS),
-])
-def test_the_period_is_read_from_the_policy_with_6_years_as_the_default(retention, years) -> None:  # type: ignore[no-untyped-def]
-    policy = load_policy() if retention is None else load_policy().model_copy(update={"retention": retention})
-    assert case_years(policy) == years
+def test_the_period_is_the_policys_with_6_years_as_the_default() -> None:
+    assert load_policy().retention.case_years == 6
+    assert Conversation(PolicyClock(kept_for(8)), ZONE).privacy_text == wording.privacy(8)
 
 
 def test_the_words_say_what_is_kept_for_how_long_and_how_to_ask() -> None:
@@ -68,7 +61,7 @@ def test_the_web_chat_links_a_privacy_page_with_the_same_words(engine) -> None: 
     assert 'href="/chat/privacy"' in client.get("/chat").text
     page = client.get("/chat/privacy")
     assert page.status_code == 200 and "default-src 'self'" in page.headers["content-security-policy"]
-    for paragraph in wording.privacy(DEFAULT_YEARS).split("\n"):
+    for paragraph in wording.privacy(6).split("\n"):
         assert f"<p>{escape(paragraph)}</p>" in page.text
     assert "6 years after" in page.text and "<script" not in page.text
 

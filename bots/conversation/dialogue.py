@@ -37,7 +37,6 @@ from bots.conversation.state import Chat
 from models import Case, Message
 from models.enums import AdvocacyAnswer, CaseStatus, Kind, Role
 from scheduler.clock import Clock
-from scheduler.privacy import case_years
 from triage.intake import Classify, Suggestion
 from triage.language import other_language
 
@@ -101,7 +100,7 @@ class Conversation:
     @property
     def privacy_text(self) -> str:
         """What is kept, for how long (the policy's retention period) and how to ask for it."""
-        return wording.privacy(case_years(self.clock.policy))
+        return wording.privacy(self.clock.policy.retention.case_years)
 
     # --- what can arrive -------------------------------------------------------------------
 
