@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from models import (Advocacy, Attachment, AuditEvent, Case, ChannelIdentity, Contact, ConversationState, LegalHold, Message, OutboxItem,
                     StageRecord, TrainingLabel, session_scope)
 from models.enums import Kind, MessageState
+from models.audit_chain import verify
 from scheduler.policy import PolicyError, RetentionPolicy, load_policy
 from scheduler.retention import Schedule, run, years_after
 from tests.retention_helpers import SECRET, lived_case, not_a_case, utc
@@ -116,6 +117,8 @@ def test_a_two_year_clock_deletes_exactly_the_rows_that_are_due(engine) -> None:
         assert set(deleted) == gone and deleted[a]["rule"] == "case" and deleted[a]["messages"] == 1
         assert SECRET not in json.dumps([e.detail for e in events])
         assert sum(e.detail.get("by_not_a_case", 0) for e in events if e.action == "retention_run") == 1
+        # Two years of deletions never touch the audit log: its hash chain is whole.
+        assert verify(session).whole
 
 
 def test_a_held_case_is_listed_and_kept_until_the_hold_is_lifted(engine) -> None:  # type: ignore[no-untyped-def]
