@@ -30,6 +30,9 @@ class AuditEvent(SQLModel, table=True):
     seq: int | None = Field(default=None, unique=True, index=True)
     prev_hash: str = Field(default="", max_length=64)
     hash: str = Field(default="", max_length=64)
+    # The chain holds the detail's own hash, not the detail: retention may erase the words of a
+    # deleted case's entries and the chain still verifies (models/audit_chain.erase_details).
+    detail_hash: str = Field(default="", max_length=64)
 
 
 def write_audit(session: Session, *, at: datetime, actor: str, action: str, case_id: int | None = None,

@@ -13,6 +13,12 @@ How an entry joins the chain (all in the writing transaction, just before it com
 
 Through the app the log is append-only: a flush that changes or deletes an entry is refused.
 `verify` walks the chain in `seq` order and names the first entry that does not fit.
+
+The chain hashes each entry's detail through its own hash (`detail_hash`), so that when the
+retention schedule deletes a case, the words its entries hold (a note's text, an extension's
+reason) can go too: `erase_details` replaces them with `{"erased": rule}`, and such an entry
+still fits the chain, showing who did what and when, and that its detail was erased and by
+which rule. Any other change to a detail breaks the chain.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from models.audit import AuditEvent
 
 GENESIS = "0" * 64  # the "previous hash" of the first entry
 _PENDING = "heard_audit_unchained"
+_QUEUED_ON = "heard_audit_queued_on"  # a session's connections holding `add_rows` entries
 
 
 class AuditChainHead(SQLModel, table=True):
@@ -48,13 +55,37 @@ class AppendOnly(Exception):
     """The audit log is never changed or deleted through the app."""
 
 
-def entry_hash(prev_hash: str, seq: int, at: datetime, actor: str, officer_id: int | None,
-               case_id: int | None, action: str, detail: Any) -> str:
-    """SHA-256 of the previous hash and the entry's content, in one canonical JSON form."""
-    content = [prev_hash, seq, at.astimezone(UTC).isoformat(timespec="microseconds"), actor, officer_id,
-               case_id, action, detail]
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+def _digest(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def detail_hash(detail: Any) -> str:
+    """SHA-256 of an entry's detail, in one canonical JSON form."""
+    return _digest(detail)
+
+
+def entry_hash(prev_hash: str, seq: int, at: datetime, actor: str, officer_id: int | None,
+               case_id: int | None, action: str, detail_digest: str) -> str:
+    """SHA-256 of the previous hash and the entry's content (its detail by the detail's hash)."""
+    return _digest([prev_hash, seq, at.astimezone(UTC).isoformat(timespec="microseconds"), actor, officer_id,
+                    case_id, action, detail_digest])
+
+
+def erased(detail: Any) -> bool:
+    """Is this detail one `erase_details` left?"""
+    return isinstance(detail, dict) and set(detail) == {"erased"}
+
+
+def erase_details(session: OrmSession | Connection, case_ids: list[int], rule: str) -> int:
+    """Erase the words of the chained entries about these cases (the retention schedule's
+    deletion): each detail becomes `{"erased": rule}`; the chain still verifies. How many."""
+    if not case_ids:
+        return 0
+    table = AuditEvent.__table__
+    done = session.execute(sa.update(table).where(table.c.case_id.in_(case_ids), table.c.seq.is_not(None))
+                           .values(detail={"erased": rule}).execution_options(synchronize_session=False))
+    return int(done.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _as_stored(detail: Any) -> Any:
@@ -80,17 +111,34 @@ def _guard_and_collect(session: OrmSession, _context: Any, _instances: Any) -> N
 
 @sa.event.listens_for(OrmSession, "before_commit")
 def _chain_at_commit(session: OrmSession) -> None:
-    if not session.info.get(_PENDING) and not any(isinstance(obj, AuditEvent) for obj in session.new):
+    queued = session.info.pop(_QUEUED_ON, [])
+    if not session.info.get(_PENDING) and not any(isinstance(obj, AuditEvent) for obj in session.new) and not queued:
         return
     session.flush()
     pending = [obj for obj in session.info.pop(_PENDING, []) if sa.inspect(obj).persistent]
     if pending:
         link(session, pending)
+    for conn in queued:
+        write_queued(conn)
 
 
 @sa.event.listens_for(OrmSession, "after_rollback")
 def _forget(session: OrmSession) -> None:
     session.info.pop(_PENDING, None)
+    for conn in session.info.pop(_QUEUED_ON, []):
+        forget_queued(conn)
+
+
+def add_rows(session: OrmSession, rows: list[dict[str, Any]]) -> None:
+    """Many entries at once without an ORM object each (intake opening a batch of cases): written,
+    chained, as the session commits; dropped if it rolls back."""
+    if not rows:
+        return
+    conn = session.connection()
+    for row in rows:
+        queue(conn, **row)
+    if conn not in session.info.setdefault(_QUEUED_ON, []):
+        session.info[_QUEUED_ON].append(conn)
 
 
 def _lock_head(session: OrmSession | Connection) -> tuple[int, str]:
@@ -109,10 +157,11 @@ def link(session: OrmSession, entries: list[AuditEvent]) -> None:
     table = AuditEvent.__table__
     for entry in entries:
         seq += 1
-        digest = entry_hash(last, seq, entry.at, entry.actor, entry.officer_id, entry.case_id, entry.action,
-                            entry.detail)
-        session.execute(sa.update(table).where(table.c.id == entry.id).values(seq=seq, prev_hash=last, hash=digest))
-        for name, value in (("seq", seq), ("prev_hash", last), ("hash", digest)):
+        own = detail_hash(entry.detail)
+        digest = entry_hash(last, seq, entry.at, entry.actor, entry.officer_id, entry.case_id, entry.action, own)
+        session.execute(sa.update(table).where(table.c.id == entry.id).values(seq=seq, prev_hash=last, hash=digest,
+                                                                                detail_hash=own))
+        for name, value in (("seq", seq), ("prev_hash", last), ("hash", digest), ("detail_hash", own)):
             set_committed_value(entry, name, value)
         last = digest
     head = AuditChainHead.__table__
@@ -131,12 +180,16 @@ def write_queued(conn: Connection) -> None:
     if not rows:
         return
     seq, last = _lock_head(conn)
+    values = []
     for row in rows:
         seq += 1
         detail = _as_stored(row.get("detail", {}))
-        digest = entry_hash(last, seq, row["at"], row["actor"], row.get("officer_id"), row.get("case_id"), row["action"], detail)
-        conn.execute(sa.insert(AuditEvent.__table__).values(**{**row, "detail": detail}, seq=seq, prev_hash=last, hash=digest))
+        own = detail_hash(detail)
+        digest = entry_hash(last, seq, row["at"], row["actor"], row.get("officer_id"), row.get("case_id"), row["action"], own)
+        values.append({"officer_id": None, "case_id": None, **row, "detail": detail, "seq": seq, "prev_hash": last,
+                       "hash": digest, "detail_hash": own})
         last = digest
+    conn.execute(sa.insert(AuditEvent.__table__), values)  # one statement for a batch's entries
     head = AuditChainHead.__table__
     conn.execute(sa.update(head).where(head.c.id == 1).values(seq=seq, hash=last))
 
@@ -179,7 +232,8 @@ def verify(session: Session) -> Verdict:
             found = Verdict(checked, row.id, row.seq, f"{where}: the entries numbered {expected_seq} to {row.seq - 1} before it are missing (deleted)")
         elif row.prev_hash != last:
             found = Verdict(checked, row.id, row.seq, f"{where}: it does not follow the entry before it (that entry was changed or deleted)")
-        elif entry_hash(row.prev_hash, row.seq, row.at, row.actor, row.officer_id, row.case_id, row.action, row.detail) != row.hash:
+        elif (entry_hash(row.prev_hash, row.seq, row.at, row.actor, row.officer_id, row.case_id, row.action, row.detail_hash)
+              != row.hash or not (erased(row.detail) or detail_hash(row.detail) == row.detail_hash)):
             found = Verdict(checked, row.id, row.seq, f"{where}: its content was changed after it was written")
         if found:
             break

@@ -19,6 +19,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, select
 
+from models.audit_chain import erase_details
 from models.audit import ConversationState, TrainingLabel
 from models.cases import Advocacy, Case, Deadline, StageRecord
 from models.columns import utc_field, utcnow
@@ -102,6 +103,7 @@ def erase_case(session: Session, case: Case, rule: str, now: datetime) -> Erased
     session.execute(sa.update(Deadline.__table__).where(Deadline.case_id.in_(ids)).values(extension_reason=""))  # type: ignore[attr-defined]
     session.execute(sa.update(c).where(c.c.id.in_(ids)).values(
         contact_id=None, summary="", triage_detail={}, adr_note="", erased_at=now, erased_rule=rule))
+    erase_details(session, ids, rule)  # a note's words, an extension's reason: the facts stay, chained
     session.expire_all()
     erased.contacts = forget_contacts(session, erased.contact_ids)
     return erased

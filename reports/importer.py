@@ -27,7 +27,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from models import Advocacy, AuditEvent, Case, Deadline, ReferenceSequence, StageRecord, Team
+from models import Advocacy, Case, Deadline, ReferenceSequence, StageRecord, Team
+from models import audit_chain
 from models.enums import CaseStatus, DeadlineKind, DeadlineStatus, Kind, Procedure, Stage, TriageState
 from scheduler.clock import CaseEvents, Clock, DueDate
 from reports.bulk import BulkInsert
@@ -350,8 +351,7 @@ def _import_rows(conn: Connection, path: Path, rows: Iterator[Row], header: list
             transaction.rollback()
             return
         writer.reserve_references()
-        conn.execute(sa.insert(AuditEvent.__table__), [{  # type: ignore[attr-defined]
-            "at": now, "actor": "heard import", "action": "import",
-            "detail": {"file": path.name, "rows": result.rows, "imported": result.imported, "skipped": result.error_count}
-            | ({"sheet": result.sheet} if result.sheet is not None else {}),
-        }])
+        audit_chain.queue(conn, at=now, actor="heard import", action="import",
+                          detail={"file": path.name, "rows": result.rows, "imported": result.imported,
+                                  "skipped": result.error_count} | ({"sheet": result.sheet} if result.sheet is not None else {}))
+        audit_chain.write_queued(conn)  # last in the import's transaction: the chain head is locked until it commits

@@ -198,3 +198,41 @@ def test_the_sweeps_entries_join_the_chain_and_a_dry_run_adds_none(engine: Engin
     _write(engine, 1, start=1)
     verdict = _verdict(engine)
     assert verdict.whole and verdict.checked == len(rows) + 1
+
+
+def test_retention_may_erase_a_deleted_cases_words_and_nothing_else_passes(engine: Engine) -> None:
+    """The chain hashes each detail through its own hash, so erasing the words of a deleted case's
+    entries (and only that: `{"erased": rule}`) leaves it whole; any other change still shows."""
+    from models import Case
+    from models.audit_chain import erase_details
+    from tests.web_helpers import open_case
+
+    reference = open_case(engine, "Nobody rang me back about contact.")
+    with session_scope(engine) as session:
+        case_id = session.execute(sa.select(Case.id).where(Case.reference == reference)).scalar_one()
+        write_audit(session, at=T0, actor="Olga", action="note", case_id=case_id, text="Mum says Dean Smith hit her")
+    other = _write(engine, 2)
+    with session_scope(engine) as session:
+        assert erase_details(session, [case_id], "case") >= 2  # "opened" and the note
+    with session_scope(engine) as session:
+        details = session.execute(sa.select(AuditEvent.detail).where(AuditEvent.case_id == case_id)).scalars().all()
+    assert details and all(d == {"erased": "case"} for d in details)
+    assert _verdict(engine).whole
+    with engine.begin() as conn:  # an erased entry given other words is tampering
+        conn.execute(sa.text("UPDATE auditevent SET detail = :d WHERE id = :id"), {"d": '{"erased": "x", "n": 1}', "id": other[0]})
+    verdict = _verdict(engine)
+    assert not verdict.whole and verdict.broken_id == other[0] and "content was changed" in verdict.reason
+
+
+def test_intake_and_imports_write_their_entries_on_the_chain(engine: Engine) -> None:
+    """Intake opens cases in bulk and `heard import` writes on a plain connection: neither may
+    leave an entry outside the chain (it would read as written around the app)."""
+    from tests.web_helpers import open_case
+
+    open_case(engine, "Nobody rang me back about contact.")
+    imported = run_heard("import", "tests/data/report_year.csv", database_url=engine.url.render_as_string(hide_password=False))
+    assert imported.returncode == 0, imported.stderr
+    with session_scope(engine) as session:
+        actions = set(session.execute(sa.select(AuditEvent.action)).scalars())
+    assert {"opened", "import"} <= actions
+    assert _verdict(engine).whole

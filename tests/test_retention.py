@@ -119,6 +119,7 @@ def test_a_two_year_clock_deletes_exactly_the_rows_that_are_due(engine) -> None:
         assert sum(e.detail.get("by_not_a_case", 0) for e in events if e.action == "retention_run") == 1
         # Two years of deletions never touch the audit log: its hash chain is whole.
         assert verify(session).whole
+        assert SECRET not in json.dumps([e.detail for e in session.exec(select(AuditEvent))])  # no words outlive a case
 
 
 def test_a_held_case_is_listed_and_kept_until_the_hold_is_lifted(engine) -> None:  # type: ignore[no-untyped-def]

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from models import Advocacy, AuditEvent, Case, ChannelIdentity, Contact, Deadline, Message
+from models import Advocacy, Case, ChannelIdentity, Contact, Deadline, Message, audit_chain
 from models.enums import Channel, DeadlineKind, Kind, OutboxStatus, Role, Stage, TriageState
 from scheduler import outbox, wording
 from scheduler.chase import bookmark_for
@@ -133,9 +133,10 @@ def open_cases(session: Session, openings: list[Opening], *, clock: Clock, zone:
         if o.acknowledge_to:
             reply_by = next((d.due_on for d in due if d.kind in (DeadlineKind.stage_1, DeadlineKind.initial_feedback)), None)
             acknowledgements.append(_acknowledgement(o, case_id, reference, reply_by, young, now, today))
-    for model, values in ((Deadline, deadlines), (Advocacy, offers), (AuditEvent, audits)):
+    for model, values in ((Deadline, deadlines), (Advocacy, offers)):
         if values:
             session.execute(sa.insert(model.__table__), values)
+    audit_chain.add_rows(session, audits)  # chained as the batch commits
     if acknowledgements:
         outbox.enqueue(session.connection(), acknowledgements)
     return [ids[r] for r in references]

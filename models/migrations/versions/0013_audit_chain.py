@@ -13,7 +13,7 @@ Create Date: 2026-11-27
 import sqlalchemy as sa
 from alembic import op
 
-from models.audit_chain import GENESIS, entry_hash
+from models.audit_chain import GENESIS, detail_hash, entry_hash
 from models.columns import UTCDateTime
 
 revision = "0013"
@@ -26,6 +26,7 @@ def upgrade() -> None:
     op.add_column("auditevent", sa.Column("seq", sa.Integer(), nullable=True))
     op.add_column("auditevent", sa.Column("prev_hash", sa.String(length=64), server_default="", nullable=False))
     op.add_column("auditevent", sa.Column("hash", sa.String(length=64), server_default="", nullable=False))
+    op.add_column("auditevent", sa.Column("detail_hash", sa.String(length=64), server_default="", nullable=False))
     op.create_index("ix_auditevent_seq", "auditevent", ["seq"], unique=True)
     head = op.create_table(
         "auditchainhead",
@@ -66,13 +67,16 @@ def upgrade() -> None:
                       sa.column("actor", sa.String()), sa.column("officer_id", sa.Integer()),
                       sa.column("case_id", sa.Integer()), sa.column("action", sa.String()),
                       sa.column("detail", sa.JSON()), sa.column("seq", sa.Integer()),
-                      sa.column("prev_hash", sa.String()), sa.column("hash", sa.String()))
+                      sa.column("prev_hash", sa.String()), sa.column("hash", sa.String()),
+                      sa.column("detail_hash", sa.String()))
     rows = conn.execute(sa.select(events).order_by(events.c.id)).all()
     seq, last = 0, GENESIS
     for row in rows:
         seq += 1
-        digest = entry_hash(last, seq, row.at, row.actor, row.officer_id, row.case_id, row.action, row.detail)
-        conn.execute(sa.update(events).where(events.c.id == row.id).values(seq=seq, prev_hash=last, hash=digest))
+        own = detail_hash(row.detail)
+        digest = entry_hash(last, seq, row.at, row.actor, row.officer_id, row.case_id, row.action, own)
+        conn.execute(sa.update(events).where(events.c.id == row.id).values(seq=seq, prev_hash=last, hash=digest,
+                                                                            detail_hash=own))
         last = digest
     conn.execute(sa.insert(head).values(id=1, seq=seq, hash=last))
 
@@ -82,5 +86,5 @@ def downgrade() -> None:
     op.drop_table("subjectaccessrequest")
     op.drop_table("auditchainhead")
     op.drop_index("ix_auditevent_seq", table_name="auditevent")
-    for column in ("hash", "prev_hash", "seq"):
+    for column in ("detail_hash", "hash", "prev_hash", "seq"):
         op.drop_column("auditevent", column)
