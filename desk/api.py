@@ -85,6 +85,7 @@ class CaseOut(BaseModel):
     summary: str
     names_reference: str | None  # opened from a message naming that case, whose sender is not a contact on it
     deadlines: list[DeadlineOut]
+    version: int  # send it back with a change: a save based on an older version is refused (409)
 
 
 class TriageIn(BaseModel):
@@ -94,6 +95,7 @@ class TriageIn(BaseModel):
     role: Role | None = None
     safeguarding: bool = False  # true means `disclosure`, unless safeguarding_level says otherwise
     safeguarding_level: SafeguardingLevel | None = None
+    version: int | None = None  # the case's version the verdict was based on (GET /api/cases/REF); stale → 409
 
 
 class TriageOut(BaseModel):
@@ -159,6 +161,7 @@ def case(request: Request, reference: str, actor: Actor = Depends(deps.actor), s
         deadlines=[DeadlineOut(kind=d.kind, due_on=d.due_on, status=d.status, explanation=d.explanation,
                                working_days_left=days_left(w.clock.calendar, w.today, d.due_on) if d.status in casework.LIVE else None,
                                original_due_on=d.original_due_on, extension_reason=d.extension_reason) for d in deadlines],
+        version=c.version,
     )
 
 
@@ -168,6 +171,7 @@ def triage(request: Request, reference: str, verdict: TriageIn, actor: Actor = D
     """Confirm or correct the triage; each corrected field becomes a training label."""
     c = find_case(session, reference)
     try:
+        casework.save_on(session, c, actor, verdict.version)
         corrected = confirm_triage(session, c, deps.web(request).clock, actor, Verdict(
             verdict.kind, verdict.reasons, verdict.primary_reason, verdict.role,
             verdict.safeguarding_level or safeguarding_level(verdict.safeguarding)))

@@ -66,6 +66,21 @@ def test_an_api_triage_that_breaks_a_rule_says_why(engine: Engine) -> None:
     assert bad.status_code == 422
 
 
+def test_an_api_triage_based_on_an_old_version_is_refused_and_saves_nothing(engine: Engine) -> None:
+    reference = open_case(engine, "Where are my savings?", suggestion=COMPLAINT)
+    c = sign_in(make_app(engine), engine)
+    token = {"X-CSRF-Token": c.get("/api/me").json()["csrf_token"]}
+    seen = c.get(f"/api/cases/{reference}").json()["version"]
+    first = c.post(f"/api/cases/{reference}/triage", json={"kind": "complaint", "reasons": ["finance"], "version": seen}, headers=token)
+    assert first.status_code == 200 and c.get(f"/api/cases/{reference}").json()["version"] == seen + 1
+    stale = c.post(f"/api/cases/{reference}/triage", json={"kind": "initial_feedback", "reasons": ["delay"], "version": seen}, headers=token)
+    assert stale.status_code == 409 and "was changed by olu" in stale.json()["detail"]
+    data = c.get(f"/api/cases/{reference}").json()
+    assert (data["kind"], data["reasons"]) == ("complaint", ["finance"])  # nothing overwritten
+    unchecked = c.post(f"/api/cases/{reference}/triage", json={"kind": "complaint", "reasons": ["finance"]}, headers=token)
+    assert unchecked.status_code == 200  # without a version: saved, and the version still moves on
+
+
 def test_the_openapi_description_lists_the_api(engine: Engine) -> None:
     c = sign_in(make_app(engine), engine)
     paths = c.get("/api/openapi.json").json()["paths"]
