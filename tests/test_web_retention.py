@@ -75,6 +75,11 @@ def test_only_managers_hold_and_only_with_the_forms_token(engine: Engine) -> Non
     assert forged.status_code == 403
     assert audited(engine, "legal_hold_set") == []
     assert client(app).get("/retention").status_code == 303  # not signed in: to the sign-in page
+    assert 'href="/retention">Personal data</a>' in manager.get("/").text and 'href="/retention"' not in officer.get("/").text
+    for here in ("/retention", "/subject-access", "/people"):  # one link in the navigation, then each page leads to the others
+        page = manager.get(here).text
+        assert all(f'href="{there}"' in page for there in ("/retention", "/subject-access", "/people"))
+        assert f'href="{here}" aria-current="page"' in page
 
 
 def test_a_person_is_erased_except_what_must_stay_and_heard_says_why(engine: Engine) -> None:

@@ -43,6 +43,7 @@ def test_the_main_pages_have_no_serious_accessibility_problems(page, live: Live)
     sign_in(page, live, "ada", OfficerRole.admin)
     for path in ("/", "/queue", "/queue?review=all&kind=grumble", f"/cases/{reference}", "/audit", "/admin/officers", "/admin/policy", "/admin/reply-templates",
                  "/search?q=contact", "/search?q=trampoline",
-                 "/extensions", f"/queue?correct={reference}"):
+                 "/extensions", f"/queue?correct={reference}", "/representations/new", "/account",
+                 "/retention", "/people", "/people?address=parent%40example.org", "/subject-access"):
         page.goto(f"{live.url}{path}")
         assert axe(page) == [], path
