@@ -41,13 +41,16 @@ def person_page(request: Request, address: str = "", contact: str = "", done: st
                  notice="Their details are corrected." if done == "corrected" else "", status=200 if found or not error else 404)
 
 
+NO_SUCH_PERSON = "there is no such person (erased by someone else?)"
+
+
 @router.post("/people/{contact_id}/correct", include_in_schema=False)
 def person_correct(request: Request, contact_id: str, display_name: str = Form(""), identity: str = Form(""),
                    address: str = Form(""), reason: str = Form(""), who: Officer = Depends(deps.manager),
                    session: Session = deps.DB) -> Response:
     person = _contact(session, contact_id)
     if person is None:
-        return _page(request, session, error="there is no such person (erased by someone else?)", status=404)
+        return _page(request, session, error=NO_SUCH_PERSON, status=404)
     try:
         why = reason_given(reason)
         name = values.short_text(display_name, "the name", 200)
@@ -64,7 +67,7 @@ def person_erase(request: Request, contact_id: str, reason: str = Form(""), who:
                  session: Session = deps.DB) -> Response:
     person = _contact(session, contact_id)
     if person is None:
-        return _page(request, session, error="there is no such person (erased by someone else?)", status=404)
+        return _page(request, session, error=NO_SUCH_PERSON, status=404)
     try:
         why = reason_given(reason)
     except (Refused, values.BadValue) as exc:

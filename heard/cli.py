@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 from functools import cached_property
 
 import click
@@ -178,6 +179,15 @@ def deadlines(ctx: Context, received: date, procedure: str, as_json: bool) -> No
     click.echo(f"  {'time limit':<18} {day_label(limit):<16} {limit_text}")
 
 
+def moment(at: str | None, zone: ZoneInfo, *, example: str) -> datetime:
+    """A command's `--now`: an ISO 8601 time (local time when it has no zone), or now."""
+    try:
+        now = datetime.fromisoformat(at) if at else datetime.now(UTC)
+    except ValueError:
+        raise ConfigurationError(f"--now: {at!r} is not an ISO 8601 time such as {example}") from None
+    return now if now.tzinfo is not None else now.replace(tzinfo=zone)
+
+
 @cli.command()
 @click.option("--now", "at", help="Sweep as at this moment (ISO 8601, e.g. 2027-01-11T09:00; default: now).")
 @click.option("--dry-run", is_flag=True, help="Show what would be sent, and change nothing.")
@@ -187,12 +197,7 @@ def sweep(ctx: Context, at: str | None, dry_run: bool, as_json: bool) -> None:
     """Run one sweep of the scheduler and print what was (or would be) sent."""
     from scheduler.sweep import Sweep
 
-    try:
-        now = datetime.fromisoformat(at) if at else datetime.now(UTC)
-    except ValueError:
-        raise ConfigurationError(f"--now: {at!r} is not an ISO 8601 time such as 2027-01-11T09:00") from None
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=ctx.settings.zone)
+    now = moment(at, ctx.settings.zone, example="2027-01-11T09:00")
     engine = ctx.engine()
     try:
         result = Sweep(engine, ctx.clock, ctx.settings.zone).run(now, dry_run=dry_run)

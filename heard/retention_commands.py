@@ -4,7 +4,6 @@ without --dry-run, it is deleted (the scheduler runs this daily)."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import click
 
@@ -18,17 +17,12 @@ def retention(at: str | None, dry_run: bool, as_json: bool) -> None:
     due: cases and compliments some years after they closed, auto-replies and bounces that never
     became a case, and raw emails once read. An anonymous statistical record of each case stays,
     so annual reports do not change. A case on legal hold is listed and never deleted."""
-    from heard.cli import ConfigurationError, Context
+    from heard.cli import Context, moment
     from heard.report_commands import _migrated
     from scheduler.retention import run
 
     ctx = click.get_current_context().ensure_object(Context)
-    try:
-        now = datetime.fromisoformat(at) if at else datetime.now(UTC)
-    except ValueError:
-        raise ConfigurationError(f"--now: {at!r} is not an ISO 8601 time such as 2032-04-01T02:00") from None
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=ctx.settings.zone)
+    now = moment(at, ctx.settings.zone, example="2032-04-01T02:00")
     policy = ctx.policy
     _migrated(ctx)
     engine = ctx.engine()
