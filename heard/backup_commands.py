@@ -263,7 +263,8 @@ def libpq(url: URL) -> tuple[str, dict[str, str]]:
     env = dict(os.environ)
     if url.password is not None:
         env["PGPASSWORD"] = str(url.password)
-    conninfo = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    conninfo = URL.create("postgresql", username=url.username, host=url.host, port=url.port, database=url.database,
+                          query=url.query).render_as_string(hide_password=False)
     return conninfo, env
 
 

@@ -334,3 +334,13 @@ def test_the_documented_pg_dump_and_pg_restore_commands_round_trip(postgres_url:
         engine.dispose()
     verified = run_heard("audit", "verify", database_url=second_postgres_url)
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_the_postgresql_password_goes_in_the_environment_never_on_the_command_line(tmp_path: Path) -> None:
+    from heard.backup_commands import libpq, pg_dump_command, pg_restore_command
+
+    conninfo, env = libpq(make_url("postgresql+psycopg://heard:s3cr%40t@db.example:5433/heard?sslmode=require"))
+    assert conninfo == "postgresql://heard@db.example:5433/heard?sslmode=require"
+    assert env["PGPASSWORD"] == "s3cr@t"
+    for command in (pg_dump_command(conninfo, tmp_path / "x.dump"), pg_restore_command(conninfo, tmp_path / "x.dump", clean=True)):
+        assert not any("s3cr" in part for part in command)
