@@ -101,12 +101,11 @@ def _after_restore(revision: str | None) -> str:
 
 
 def _size(path: Path) -> str:
-    size = float(path.stat().st_size)
-    for unit in ("bytes", "kB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:,.0f} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
-        size /= 1000
-    raise AssertionError("unreachable")
+    size = path.stat().st_size
+    if size < 1000:
+        return f"{size} bytes"
+    unit = next((u for n, u in ((1e9, "GB"), (1e6, "MB")) if size >= n), "kB")
+    return f"{size / {'GB': 1e9, 'MB': 1e6, 'kB': 1e3}[unit]:,.1f} {unit}"
 
 
 def _kind_of(file: Path) -> str:
@@ -298,7 +297,7 @@ def dump_revision(file: Path, env: dict[str, str]) -> str | None:
     listing = _run([_program("pg_restore"), "--list", str(file)], env, f"reading {file}").stdout.decode(errors="replace")
     if not re.search(r"TABLE DATA \S+ alembic_version ", listing):
         return None
-    data = _run([_program("pg_restore", ), "--data-only", "--table=alembic_version", "--file=-", str(file)], env,
+    data = _run([_program("pg_restore"), "--data-only", "--table=alembic_version", "--file=-", str(file)], env,
                 f"reading {file}").stdout.decode(errors="replace")
     found = re.search(r"^COPY \S*alembic_version \(version_num\) FROM stdin;\n([^\n\\]+)\n", data, re.MULTILINE)
     return found[1] if found else None

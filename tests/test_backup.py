@@ -280,6 +280,7 @@ def test_a_postgresql_database_comes_back_identical_in_an_empty_one(postgres_url
 
 
 @pytest.mark.postgres
+@pytest.mark.slow
 def test_restore_into_a_migrated_empty_postgresql_database_and_with_force(postgres_url: str, second_postgres_url: str,
                                                                           tmp_path: Path) -> None:
     upgrade(postgres_url)
