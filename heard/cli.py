@@ -250,3 +250,9 @@ _register_retention(cli)
 from heard.data_commands import register as _register_data  # noqa: E402
 
 _register_data(cli)
+from heard.check_commands import register as _register_check  # noqa: E402
+
+_register_check(cli)
+from heard.backup_commands import register as _register_backup  # noqa: E402
+
+_register_backup(cli)

@@ -33,6 +33,7 @@ class FakeBotAPI:
     files: dict[str, bytes] = field(default_factory=dict)
     blocked: set[int] = field(default_factory=set)
     url: str = ""
+    only_token: str | None = None  # when set, any other token is refused with 401, as Telegram does
     _ids: Any = field(default_factory=lambda: itertools.count(1000))
     _update_ids: Any = field(default_factory=lambda: itertools.count(1))
     _message_ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -118,6 +119,8 @@ class FakeBotAPI:
 
     async def _method(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        if self.only_token is not None and request.match_info["token"] != self.only_token:
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         params = dict(await request.post()) if request.can_read_body else {}
         params = {k: (v if isinstance(v, str) else str(v)) for k, v in params.items()}
         if method != "getUpdates":
