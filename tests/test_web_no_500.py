@@ -98,7 +98,7 @@ def test_a_chat_post_with_an_impossible_after_keeps_the_words_and_the_session(en
                             headers={"accept": "application/json"})
     assert response.status_code == 400 and "Your message was kept" in response.json()["detail"]
     assert inbound(engine) == ["Nobody rang me back."]
-    assert "heard_chat" in someone.cookies  # their chat goes on: the next poll finds the words
+    assert "__Host-heard_chat" in someone.cookies  # their chat goes on: the next poll finds the words
     assert "Nobody rang me back." in [m["text"] for m in someone.get("/chat/messages?after=0").json()["messages"]]
     again = someone.post("/chat", data={"text": "Still nothing.", "once": "a2", "after": after})  # the page without script
     assert again.status_code == 303 and inbound(engine) == ["Nobody rang me back.", "Still nothing."]

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from bots.conversation import wording
 from bots.webchat import webchat_router
-from bots.webchat.router import COOKIE, address_of
+from bots.webchat.router import COOKIE, SECURE_COOKIE, address_of
 from bots.webchat.service import WebChatService
 from models import Advocacy, Case, ChannelIdentity, Message, OutboxItem
 from models.enums import AdvocacyAnswer, CaseStatus, Channel, Direction, OutboxStatus
@@ -142,6 +142,29 @@ def test_the_session_lives_in_a_cookie_and_the_database_never_holds_it(engine, c
         inbound = session.exec(select(Message).where(Message.direction == Direction.inbound)).one()
         assert inbound.raw_json == {"text": "Hello there, my savings are missing", "button": "", "once": "a1"}
     assert "Hello there" not in TestClient(client.app).get("/chat").text  # another browser sees nothing
+
+
+def test_over_https_the_chat_cookie_is_host_only_and_an_old_one_carries_the_chat_across(engine, now) -> None:  # type: ignore[no-untyped-def]
+    """`__Host-`: a sibling subdomain cannot plant a token and then read what a child writes."""
+    app = FastAPI()
+    app.include_router(webchat_router(engine, load_policy(), zone=ZONE, classify=rules, secure_cookies=True, now=now))
+    child = TestClient(app, base_url="https://heard.test")
+    child.post("/chat", data={"text": "My pocket money has not been paid", "once": "s1"})
+    first = TestClient(app, base_url="https://heard.test").post(
+        "/chat", data={"text": "Nobody rang me back about contact", "once": "s2"}, follow_redirects=False)
+    set_cookie = first.headers["set-cookie"]
+    assert set_cookie.startswith(f"{SECURE_COOKIE}=") and "Path=/;" in set_cookie and "Domain" not in set_cookie
+    assert "secure" in set_cookie.lower() and "httponly" in set_cookie.lower()
+    token = child.cookies.get(SECURE_COOKIE)
+    assert token and "My pocket money" in child.get("/chat").text
+
+    # someone who started before the name changed: same chat, cookie moved to the new name
+    before = TestClient(app, base_url="https://heard.test", cookies={COOKIE: token})
+    page = before.get("/chat")
+    assert "My pocket money" in page.text
+    moved = page.headers.get_list("set-cookie")
+    assert any(h.startswith(f"{SECURE_COOKIE}={token}") for h in moved)
+    assert any(h.startswith(f'{COOKIE}=""') or h.startswith(f"{COOKIE}=;") for h in moved)
 
 
 def test_the_same_post_sent_twice_is_taken_once(engine, client) -> None:  # type: ignore[no-untyped-def]

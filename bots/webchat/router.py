@@ -45,6 +45,11 @@ from models.values import MAX_ID, BadValue, whole_number
 
 HERE = Path(__file__).parent
 COOKIE = "heard_chat"
+# Over HTTPS the chat's cookie is `__Host-heard_chat`: a browser takes it only from this exact
+# host, with `Path=/` and no `Domain`, so a page on a sibling subdomain cannot plant its own
+# token and read what a child then writes. A cookie set under the old name is read once and
+# moved across, so nobody's chat is lost when the name changes.
+SECURE_COOKIE = "__Host-heard_chat"
 MAX_TEXT = 20_000  # longer is refused with a clear message, never cut short
 SHOWN = 200  # the most messages a page shows
 COMMANDS = {"help", "status", "privacy", "new"}
@@ -189,6 +194,19 @@ def webchat_router(engine: Engine, policy: Policy, *, zone: ZoneInfo = ZoneInfo(
                                 help_text=wording.HELP_WEB)
     chat = WebChat(engine, conversation, now)
     router = APIRouter(prefix=prefix, include_in_schema=False)
+    cookie_name, cookie_path = (SECURE_COOKIE, "/") if secure_cookies else (COOKIE, prefix)
+
+    def token_of(request: Request) -> str | None:
+        return request.cookies.get(cookie_name) or request.cookies.get(COOKIE)
+
+    def keep(response: Response, request: Request, token: str) -> None:
+        """Set the chat's cookie when it is new, or still under its old name."""
+        if request.cookies.get(cookie_name) == token:
+            return
+        response.set_cookie(cookie_name, token, max_age=180 * 24 * 3600, path=cookie_path, secure=secure_cookies,
+                            httponly=True, samesite="strict")
+        if cookie_name != COOKIE and request.cookies.get(COOKIE):
+            response.delete_cookie(COOKIE, path=prefix)
 
     def page(request: Request, token: str | None) -> Response:
         address = address_of(token) if token else None
@@ -205,7 +223,11 @@ def webchat_router(engine: Engine, policy: Policy, *, zone: ZoneInfo = ZoneInfo(
 
     @router.get("")
     def show(request: Request) -> Response:
-        return page(request, request.cookies.get(COOKIE))
+        token = token_of(request)
+        response = page(request, token)
+        if token:
+            keep(response, request, token)
+        return response
 
     @router.post("")
     async def post(request: Request, text: str = Form(""), button: str = Form(""), once: str = Form(""),
@@ -221,7 +243,7 @@ def webchat_router(engine: Engine, policy: Policy, *, zone: ZoneInfo = ZoneInfo(
         # A NUL is never typed and PostgreSQL cannot store one: it goes, the words stay.
         text, button, once = (v.replace("\x00", "").strip() for v in (text, button, once))
         button, once = button[:64], once[:64]
-        token = request.cookies.get(COOKIE)
+        token = token_of(request)
         fresh = not token
         token = token or secrets.token_urlsafe(32)
         address = address_of(token)
@@ -240,9 +262,8 @@ def webchat_router(engine: Engine, policy: Policy, *, zone: ZoneInfo = ZoneInfo(
             else:
                 shown = await chat.run(chat.messages, address, since)
                 response = JSONResponse({"messages": shown, "once": secrets.token_urlsafe(12)}, headers=HEADERS)
-        if fresh and (text or button):
-            response.set_cookie(COOKIE, token, max_age=180 * 24 * 3600, path=prefix, secure=secure_cookies,
-                                httponly=True, samesite="strict")
+        if not fresh or text or button:
+            keep(response, request, token)
         return response
 
     @router.get("/messages")
@@ -252,7 +273,7 @@ def webchat_router(engine: Engine, policy: Policy, *, zone: ZoneInfo = ZoneInfo(
             since = message_number(after)
         except BadValue as exc:
             return JSONResponse({"detail": str(exc), "messages": []}, status_code=400, headers=HEADERS)
-        token = request.cookies.get(COOKIE)
+        token = token_of(request)
         if not token:
             return JSONResponse({"messages": []}, headers=HEADERS)
         await chat.run(chat.close_if_paused, address_of(token))
