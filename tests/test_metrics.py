@@ -258,3 +258,28 @@ def test_a_process_without_the_web_app_serves_its_own_figures_on_loopback(tmp_pa
         proc.terminate()
         proc.communicate(timeout=30)
     assert proc.returncode == 0
+
+
+def test_web_chat_posts_are_counted_once_each_on_the_web_app(engine: Engine) -> None:
+    from bots.webchat import webchat_router
+    from tests.chat_helpers import rules
+
+    chat = webchat_router(engine, load_policy(), zone=LONDON, classify=rules, pause_seconds=60, secure_cookies=False)
+    app = make_app(engine, now=Now(datetime.now(UTC)), metrics_token=TOKEN, public_routers=[chat])
+    c, bearer = client(app), {"authorization": f"Bearer {TOKEN}"}
+    accepted = "heard_representations_accepted", "heard_representations_accepted_total"
+    before = value(scrape(c, **bearer), *accepted, channel="webchat") or 0
+    for once in ("a", "a", "b"):  # the same form sent twice is one message
+        response = c.post("/chat", data={"text": "nobody came to my review meeting", "once": once},
+                          headers={"accept": "application/json", "origin": "https://heard.test"})
+        assert response.status_code == 200, response.text
+    assert value(scrape(c, **bearer), *accepted, channel="webchat") - before == 2
+
+
+def test_with_the_database_down_the_scrape_says_so_and_still_gives_this_process_figures(app) -> None:  # type: ignore[no-untyped-def]
+    from models import make_engine
+
+    app.state.web.engine = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nowhere")
+    figures = scrape(client(app), authorization=f"Bearer {TOKEN}")
+    assert value(figures, "heard_database_up") == 0
+    assert "heard_messages_stored" not in figures and "heard_web_request_seconds" in figures
