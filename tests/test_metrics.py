@@ -283,3 +283,27 @@ def test_with_the_database_down_the_scrape_says_so_and_still_gives_this_process_
     figures = scrape(client(app), authorization=f"Bearer {TOKEN}")
     assert value(figures, "heard_database_up") == 0
     assert "heard_messages_stored" not in figures and "heard_web_request_seconds" in figures
+
+
+async def test_telegram_messages_taken_in_and_a_group_chat_refused_are_counted(engine: Engine) -> None:
+    from bots.conversation import wording
+    from tests.telegram_fake import FakeBotAPI
+    from tests.test_telegram import service
+    from triage.figures import ACCEPTED, REFUSED
+
+    def counted() -> tuple[float, float]:
+        return ACCEPTED.labels("telegram")._value.get(), REFUSED.labels("telegram", "group_chat")._value.get()
+
+    accepted, refused = counted()
+    fake = FakeBotAPI()
+    await fake.start(free_port())
+    bot = service(engine, fake)
+    await bot.start()
+    try:
+        fake.text(5550001, "Nobody rang me back about contact")
+        fake.text(-100200, "Nobody rang me back", chat_type="supergroup")
+        await fake.wait_for(lambda: wording.GROUP_REFUSAL in fake.texts_to(-100200) and fake.texts_to(5550001))
+    finally:
+        await bot.stop()
+        await fake.stop()
+    assert counted() == (accepted + 2, refused + 1)  # the group's message is stored (raw first), then refused

@@ -16,8 +16,8 @@ ACCEPTED = Counter("heard_representations_accepted", "Messages people sent that 
 REFUSED = Counter("heard_representations_refused", "Messages Heard turned away, by channel and reason.", ["channel", "reason"])
 
 
-def accepted(channel: str) -> None:
-    ACCEPTED.labels(channel).inc()
+def accepted(channel: str, how_many: int = 1) -> None:
+    ACCEPTED.labels(channel).inc(how_many)
 
 
 def refused(channel: str, reason: str) -> None:

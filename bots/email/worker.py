@@ -67,7 +67,7 @@ def run(config: WorkerConfig) -> None:
         classify=timed(suggest_with_classifier(), took.append), limits=Limits(config.attachment_max_bytes),
     )
     started = datetime.now(UTC)
-    last_beat = 0.0
+    last_beat = float("-inf")  # the first beat at once
 
     async def report() -> None:
         """Once a second at most: the timings to the parent; every HEARTBEAT_SECONDS, the heartbeat."""
