@@ -1,7 +1,7 @@
 """The officers' web app: sign-in, the triage queue, case pages, the dashboard, the JSON API.
 
-Every route needs a signed-in officer except sign-in, the health check, the stylesheet and script, and
-the public web chat (mounted by its own issue). Every form and API change is CSRF-checked
+Every route needs a signed-in officer except sign-in, the health and readiness checks, the stylesheet
+and script, and the public web chat (mounted by its own issue); /metrics takes an admin or a token. Every form and API change is CSRF-checked
 by `CSRFMiddleware`, before any route runs.
 """
 
@@ -57,6 +57,8 @@ def create_app(
     classify: Classify | None = None,
     attachment_max_bytes: int = 10 * 1024 * 1024,
     mail_out_configured: bool = True,
+    metrics_token: str = "",
+    ready_parts: Sequence[str] = ("email", "scheduler"),
 ) -> FastAPI:
     """Build the app. `officer_routers` are mounted behind sign-in with a minimum role
     ("officer", "manager" or "admin"); `public_routers` (the web chat) are not. Without a
@@ -64,6 +66,8 @@ def create_app(
     `classify` reads the representations officers log (none: each needs review by hand);
     `attachment_max_bytes` is the largest scanned letter they may add. Without
     `mail_out_configured` (no outbound relay), the dashboard says email is not going out.
+    /metrics opens to an admin's session or `Authorization: Bearer <metrics_token>` (desk/metrics.py);
+    /readyz wants a live heartbeat from each of `ready_parts` (desk/readiness.py).
 
     Requests are answered only for the host of `public_url`, loopback names and `allowed_hosts`
     (others get 400); links are paths, never built on a Host header a client chooses."""
@@ -78,6 +82,7 @@ def create_app(
                       reply_templates, search_page)
     from desk import holds, rights  # retention, legal holds, correction and erasure (managers)
     from desk.representations import representations_router
+    from desk import metrics, readiness
 
     app = FastAPI(title="Heard", description="Officers' API: the triage queue and cases.",
                   docs_url=None, redoc_url=None, openapi_url=None)
@@ -103,6 +108,7 @@ def create_app(
                        max_upload_bytes=attachment_max_bytes + MAX_FORM_BYTES)  # a scan and the form around it
     hosts = {"localhost", "127.0.0.1", *allowed_hosts} | ({public.hostname} if public.hostname else set())
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=sorted(h for h in hosts if h))
+    app.add_middleware(metrics.Timing)  # outermost: every answer is timed, refusals included
 
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
@@ -143,6 +149,8 @@ def create_app(
 
     checked = Depends(_checked)
     app.include_router(_public_router(), dependencies=[checked])
+    app.include_router(readiness.router(ready_parts))
+    app.include_router(metrics.router(metrics_token))
     for router in (account.router, dashboard.router, queue_page.router, case.router, admin.router, api.router,
                    search_page.router, attachments.router, replies.router, reply_templates.router,
                    representations_router(classify, attachment_max_bytes), extensions.router, holds.router, rights.router,

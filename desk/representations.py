@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from models import values
+from triage import figures
 from triage.intake import Classify
 from triage.logged import LOGGED, Logged, Typed, earlier, log, read, scan_of
 from desk import acknowledging, casework, deps
@@ -57,6 +58,7 @@ def representations_router(classify: Classify | None = None, attachment_max_byte
                    now=actor.now, classify=classify)
         casework.audit(session, actor, case, "logged", channel=logged.channel.value, received_on=logged.received_on.isoformat(),
                        scan=logged.scan.filename if logged.scan else None, once=once)
+        figures.accepted(logged.channel.value)
         return case.reference
 
     @router.get("/representations/new", include_in_schema=False)

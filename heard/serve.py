@@ -25,6 +25,7 @@ from scheduler.clock import Clock
 from scheduler.policy import Policy
 from scheduler.runner import SweepClock
 from triage.suggest import suggest_with_classifier
+from triage.timed import timed
 
 log = logging.getLogger("heard")
 
@@ -71,7 +72,7 @@ def _chat_reader():  # type: ignore[no-untyped-def]
     from triage.language import warm
 
     warm()
-    return suggest_with_classifier()
+    return timed(suggest_with_classifier())  # into heard_classifier_seconds
 
 
 def _web(settings: Settings, engine: Engine, policy: Policy) -> Part:
@@ -88,7 +89,8 @@ def _web(settings: Settings, engine: Engine, policy: Policy) -> Part:
                      lifetime_hours=settings.session_lifetime_hours, secure_cookies=settings.web_secure_cookies,
                      public_url=settings.public_url, allowed_hosts=[settings.web_host], public_routers=[chat],
                      classify=_chat_reader(), attachment_max_bytes=settings.attachment_max_bytes,
-                     mail_out_configured=bool(settings.relay_host))
+                     mail_out_configured=bool(settings.relay_host),
+                     metrics_token=settings.metrics_token.get_secret_value(), ready_parts=settings.ready_parts)
     server = _QuietServer(uvicorn.Config(app, log_level="warning", lifespan="on"))
     task: asyncio.Task[None] | None = None
 
@@ -107,7 +109,7 @@ def _web(settings: Settings, engine: Engine, policy: Policy) -> Part:
             await task
 
     url = f"http://{settings.web_host}:{settings.web_port}/"
-    where = f"{url}  (health check: {url}healthz)"
+    where = f"{url}  (health check: {url}healthz, readiness: {url}readyz)"
     if first_password:
         where += f"\n  first sign-in admin / {first_password}  (shown once; add officers at {url}admin/officers)"
     return Part("web app", where, start, stop)
@@ -195,6 +197,29 @@ def _webchat(settings: Settings, engine: Engine, policy: Policy) -> Part:
     return Part("web chat", f"{url}  (replies delivered every 2 s)", service.start, service.stop)
 
 
+def _metrics(settings: Settings) -> Part:
+    """This process's own figures (what it took in and refused, the classifier's time) on a
+    loopback port, for a process without the web app, whose /metrics would serve them. Loopback
+    only and without a token: whoever can reach it is on this machine. The database's figures are
+    left to the web app's /metrics, so that no figure is scraped twice over."""
+    from prometheus_client import start_http_server
+
+    running: dict[str, Any] = {}
+
+    async def start() -> None:
+        try:
+            running["server"], _thread = start_http_server(settings.metrics_port, addr="127.0.0.1")
+        except OSError as exc:
+            raise CannotStart(f"/metrics cannot listen on 127.0.0.1:{settings.metrics_port}: {exc.strerror}") from None
+
+    async def stop() -> None:
+        if server := running.get("server"):
+            server.shutdown()
+            server.server_close()
+
+    return Part("metrics", f"http://127.0.0.1:{settings.metrics_port}/metrics  (this process's own figures)", start, stop)
+
+
 BUILDERS: dict[str, Callable[[Settings, Engine, Policy], Part | None]] = {
     "email": _email, "web": _web, "scheduler": _scheduler, "telegram": _telegram, "webchat": _webchat,
 }
@@ -209,6 +234,8 @@ async def run(
         loop.add_signal_handler(sig, stopping.set)
 
     parts = [part for name in (only or PARTS) if (part := BUILDERS[name](settings, engine, policy)) is not None]
+    if settings.metrics_port and "web" not in (only or PARTS):
+        parts.insert(0, _metrics(settings))
     started: list[Part] = []
     try:
         for part in parts:

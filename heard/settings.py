@@ -126,12 +126,34 @@ class Settings(BaseSettings):
     sweep_interval_seconds: int = Field(
         30, ge=1, description="How often the scheduler's sweep runs."
     )
+    metrics_token: SecretStr = Field(
+        SecretStr(""),
+        description="Bearer token that opens the web app's /metrics to a scraper (an admin's session opens it too); empty: sessions only.",
+    )
+    metrics_port: int = Field(
+        0, ge=0, le=65535,
+        description="Loopback port on which a `heard serve` process without the web app serves its own /metrics; 0: none.",
+    )
+    ready_parts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["email", "scheduler"],
+        description="Parts /readyz wants a live heartbeat from (comma-separated: email, scheduler; empty: none).",
+    )
 
     @field_validator("complaint_addresses", mode="before")
     @classmethod
     def _split_addresses(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip().lower() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("ready_parts", mode="before")
+    @classmethod
+    def _split_parts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip().lower() for part in value.split(",") if part.strip()]
+        wrong = [part for part in value if part not in ("email", "scheduler")]
+        if wrong:
+            raise ValueError(f"{wrong[0]!r} does not report in; the parts that do are email and scheduler")
         return value
 
     @field_validator("timezone")

@@ -7,6 +7,7 @@ from models.audit import AuditEvent, ConversationState, TrainingLabel, write_aud
 from models.audit_chain import AuditChainHead
 from models.cases import Advocacy, Case, Deadline, ReferenceSequence, StageRecord
 from models.db import DatabaseUnavailable, check_reachable, make_engine, session_scope
+from models.heartbeat import Heartbeat
 from models.messages import Attachment, Message
 from models.outbox import OutboxItem
 from models.people import ChannelIdentity, Contact, Officer, Team
@@ -27,6 +28,7 @@ __all__ = [
     "ConversationState",
     "DatabaseUnavailable",
     "Deadline",
+    "Heartbeat",
     "LegalHold",
     "Message",
     "Officer",

@@ -1,11 +1,18 @@
 """APScheduler is only the clock that runs the sweep (and the daily retention run); the
-database holds what is due."""
+database holds what is due.
+
+Each sweep writes the scheduler's heartbeat (models/heartbeat.py) as it begins and, when it has
+finished, again with when it began and how long it took: /readyz reads the first (is a scheduler
+alive?), /metrics the second (`heard_sweep_last_*`), from any process. A sweep that fails leaves
+the last good one's figures in place, so its age shows the failure."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
+from typing import Any
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -13,6 +20,7 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SU
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import Engine
 
+from models import heartbeat
 from scheduler import retention
 from scheduler.clock import Clock
 from scheduler.sweep import Sweep
@@ -32,6 +40,7 @@ class SweepClock:
     def __init__(self, engine: Engine, clock: Clock, zone: ZoneInfo, interval_seconds: int,
                  now: Callable[[], datetime] = _utcnow) -> None:
         self.sweeper, self.now = Sweep(engine, clock, zone), now
+        self.interval, self.started = interval_seconds, now()
         self.engine, self.retention, self.zone = engine, clock.policy.retention, zone
         self.in_flight = 0  # sweeps handed to the executor and not yet finished
         self.scheduler = AsyncIOScheduler(timezone=zone)
@@ -44,9 +53,19 @@ class SweepClock:
                                max_instances=1, misfire_grace_time=None, next_run_time=now())
 
     def sweep(self) -> None:
-        result = self.sweeper.run(self.now())
+        began = self.now()
+        self._beat(began)
+        clock = time.perf_counter()
+        result = self.sweeper.run(began)
+        self._beat(self.now(), ran_at=began, ran_seconds=time.perf_counter() - clock)
         if result.actions or result.missed:
             log.info("sweep: %d action(s), %d deadline(s) now missed", len(result.actions), result.missed)
+
+    def _beat(self, now: datetime, **run: Any) -> None:
+        try:
+            heartbeat.beat(self.engine, "scheduler", self.interval, now, started_at=self.started, **run)
+        except Exception as exc:  # the database is down: the sweep will fail too, and say so
+            log.warning("scheduler heartbeat not written: %s", exc)
 
     def retain(self) -> None:
         result = retention.run(self.engine, self.retention, self.zone, self.now())

@@ -26,6 +26,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from triage import figures
 from bots.email.parse import message_ids
 from models import Message
 from models.enums import Channel, Direction
@@ -93,6 +94,7 @@ class IntakeHandler:
             return TRY_LATER
         if repeat:
             return "250 2.0.0 Already received, thank you"
+        figures.accepted("email")
         self.on_stored(stored_id)
         return f"250 2.0.0 Received, thank you (ref {stored_id})"
 
@@ -278,6 +280,8 @@ class IntakeSMTP(SMTP):
     async def push(self, status: str) -> None:
         if status.startswith("500 Line too long"):  # only a line longer than the whole size limit gets here
             status = "552 5.3.4 Message too big for us"
+        if status.startswith(("550", "552")):  # the policy refusals, counted for /metrics
+            figures.refused("email", "unknown_address" if status.startswith("550") else "too_big")
         await super().push(status)
 
 

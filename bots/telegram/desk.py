@@ -21,6 +21,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from triage import figures
 from bots.conversation import Chat, Conversation, Reply
 from bots.conversation import turn as turns
 from bots.telegram.storage import chat_key
@@ -127,18 +128,22 @@ class Desk:
                 added = None
         if added is None:  # a race with another handler: one by one
             return {u.update_id: self.store_update(u, raw) for u, raw in zip(updates, raws)}
+        figures.accepted("telegram", len(rows))
         return {**added, **result}
 
     def store_update(self, update: Update, raw: dict[str, Any] | None = None) -> turns.Stored:
         chat_id, _user, text = where(update)
         message = update.message
-        return turns.store(
+        stored = turns.store(
             self.engine, dedupe_key=f"telegram:update:{update.update_id}", channel=Channel.telegram,
             address=str(chat_id) if chat_id is not None else "", now=self.now(), text=text,
             raw_json=raw if raw is not None else raw_of(update),
             external_id=f"telegram:{message.chat.id}:{message.message_id}" if message else "",
             sender_name=_name(update), headers=_headers(update),
         )
+        if stored.fresh:
+            figures.accepted("telegram")
+        return stored
 
     def _row(self, session: Session, update: Update, raw: dict[str, Any], now: datetime,
              contacts: dict[str, int | None]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from aiogram import Bot, F, Router
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message as TgMessage
 from sqlmodel import Session, select
 
+from triage import figures
 from bots.conversation import Chat, Reply, wording
 from bots.conversation import casework
 from bots.conversation.turn import Stored
@@ -45,6 +46,7 @@ def groups() -> Router:
     @router.message(_group)
     async def refuse(message: TgMessage, bot: Bot, desk: Desk, stored: Stored) -> None:
         await desk.run(desk.ignore, stored.id, f"group chat ({message.chat.type})")
+        figures.refused("telegram", "group_chat")
         await desk.show(bot, message.chat.id, [Reply(wording.GROUP_REFUSAL)])
 
     @router.edited_message(_group)

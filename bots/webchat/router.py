@@ -32,6 +32,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from triage import figures
 from bots.conversation import Conversation, Reply, wording
 from bots.conversation import state as chat_state
 from bots.conversation import turn as turns
@@ -127,6 +128,7 @@ class WebChat:
             )
             if not stored.fresh:
                 return  # the same form sent twice
+            figures.accepted("webchat")
             command = button.removeprefix("command:") if button.startswith("command:") else ""
             if command in COMMANDS:
                 act = lambda s, chat: self.conversation.command(s, chat, command, now)  # noqa: E731
