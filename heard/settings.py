@@ -126,12 +126,25 @@ class Settings(BaseSettings):
     sweep_interval_seconds: int = Field(
         30, ge=1, description="How often the scheduler's sweep runs."
     )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines on stderr: `text` for people, `json` (one object a line) for a log collector."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Least important of Heard's own log lines to write; other libraries write WARNING and above."
+    )
 
     @field_validator("complaint_addresses", mode="before")
     @classmethod
     def _split_addresses(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip().lower() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _any_case(cls, value: Any, info: Any) -> Any:
+        if isinstance(value, str):
+            return value.strip().upper() if info.field_name == "log_level" else value.strip().lower()
         return value
 
     @field_validator("timezone")

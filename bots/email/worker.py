@@ -12,6 +12,7 @@ import logging
 import multiprocessing
 import os
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -28,6 +29,8 @@ class WorkerConfig:
     attachment_max_bytes: int
     poll_seconds: float = 0.2
     parent_pid: int = 0  # Heard's process: if it is gone, so is the worker
+    # Sets up logging as in Heard's process (a spawned process starts with none); picklable, e.g. a partial.
+    setup_logs: Callable[[], None] | None = None
 
 
 def _die_with_parent() -> None:
@@ -38,6 +41,8 @@ def _die_with_parent() -> None:
 
 def run(config: WorkerConfig) -> None:
     _die_with_parent()
+    if config.setup_logs:
+        config.setup_logs()
     if config.parent_pid and os.getppid() != config.parent_pid:
         return  # Heard died while this worker was starting, before the death signal was armed
     from bots.email.processor import EmailProcessor, Limits
