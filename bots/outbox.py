@@ -66,10 +66,15 @@ def record_failure(engine: Engine, item: OutboxItem, error: str, *, permanent: b
 
 def log_sent(session: Session, item: OutboxItem) -> None:
     """The line for an item sent, after its commit (its case's reference is read in the same session)."""
-    if log.isEnabledFor(logging.INFO):
-        channel = getattr(item.channel, "value", item.channel)
-        log.info("sent %s outbox item %s (%s)", channel, item.id, item.purpose,
-                 extra={"outbox_id": item.id, "case": case_reference(session, item.case_id), "channel": channel})
+    if not log.isEnabledFor(logging.INFO):
+        return
+    channel = getattr(item.channel, "value", item.channel)
+    try:
+        reference = case_reference(session, item.case_id)
+    except sa.exc.SQLAlchemyError:  # it was sent and recorded: the line goes without its case
+        reference = None
+    log.info("sent %s outbox item %s (%s)", channel, item.id, item.purpose,
+             extra={"outbox_id": item.id, "case": reference, "channel": channel})
 
 
 def case_reference(session: Session, case_id: int | None) -> str | None:

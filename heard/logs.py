@@ -44,14 +44,20 @@ def setup(log_format: str = "text", level: str = "INFO") -> None:
     handler = _Stderr()
     handler.heard = True  # type: ignore[attr-defined]
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    handler.addFilter(_ours_or_a_warning)  # even a library that sets its own logger to INFO writes nothing below WARNING
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
     logging.getLogger("heard").setLevel(level)
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(logging.WARNING)
+    logging.captureWarnings(True)  # Python's warnings too, as lines of this format rather than raw stderr
     access = logging.getLogger("uvicorn.access")  # paths with query strings: never
     access.setLevel(logging.CRITICAL + 1)
     access.propagate = False
+
+
+def _ours_or_a_warning(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING or record.name == "heard" or record.name.startswith("heard.")
 
 
 class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from heard import logs
 from tests.helpers import ROOT, free_port, heard_env, run_heard
 from tests.telegram_fake import TOKEN, FakeBotAPI
+from tests.web_helpers import client, make_app
 
 SENTENCE = "Nobody came to my review and the marmalade trombone from Zanzibar was ignored again"
 NAME = "Zebedee Quillfeather"
@@ -54,6 +55,8 @@ def captured(capsys: pytest.CaptureFixture[str]) -> Iterator[logging.Logger]:
         root.removeHandler(handler)
     root.setLevel(before[0])
     logging.getLogger("heard").setLevel(before[2])
+    logging.getLogger("some.library").setLevel(logging.NOTSET)
+    logging.captureWarnings(False)
 
 
 def test_an_exception_is_logged_by_type_and_frames_never_by_its_message(captured, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -93,9 +96,30 @@ def test_other_libraries_write_warnings_only_and_uvicorns_access_log_nothing(cap
     logging.getLogger("mail.log").info("%r sender: %s", ("127.0.0.1", 5000), EMAIL)  # as aiosmtpd does
     logging.getLogger("uvicorn.access").warning('127.0.0.1 - "GET /search?q=%s HTTP/1.1" 200', NAME)
     logging.getLogger("sqlalchemy.engine").info("[parameters: %s]", NAME)
+    chatty = logging.getLogger("some.library")
+    chatty.setLevel(logging.DEBUG)  # a library that turns itself up
+    chatty.info("sending to %s", EMAIL)
     logging.getLogger("heard.test").debug("heard's own debug line")
     err = capsys.readouterr().err
     assert [json.loads(line)["event"] for line in err.splitlines()] == ["heard's own debug line"]
+
+
+def test_a_web_request_keeps_a_sane_request_id_makes_one_otherwise_and_logs_its_route_not_its_path(
+        captured, capsys, sqlite_engine) -> None:  # type: ignore[no-untyped-def]
+    logs.setup("json", "INFO")
+    web = client(make_app(sqlite_engine))
+    kept = web.get("/signin", headers={"x-request-id": "proxy-1234.abc:7"})
+    made = web.get("/signin", headers={"x-request-id": f"{EMAIL} and more"})  # not an id: replaced
+    lost = web.get(f"/no/such/{NAME.replace(' ', '-')}?q={EMAIL}")
+    refused = web.get("/signin", headers={"host": "evil.example"})  # TrustedHost's 400 gets its line too
+    assert kept.headers["x-request-id"] == "proxy-1234.abc:7"
+    assert re.fullmatch(r"[0-9a-f]{32}", made.headers["x-request-id"])
+    assert lost.status_code == 404 and refused.status_code == 400
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    requests = [(line["request_id"], line["route"], line["status"]) for line in lines if line["logger"] == "heard.web"]
+    assert requests == [("proxy-1234.abc:7", "/signin", 200), (made.headers["x-request-id"], "/signin", 200),
+                        (lost.headers["x-request-id"], "(no route)", 404), (refused.headers["x-request-id"], "(no route)", 400)]
+    assert "quillfeather" not in json.dumps(lines).lower()
 
 
 # --- heard serve, every channel ------------------------------------------------------------------

@@ -41,10 +41,14 @@ def _log_outcomes(session: Session, ids: list[int]) -> None:
     """A line for each message read: its id, what became of it and its case (never its sender or words)."""
     if not log.isEnabledFor(logging.INFO):
         return
-    rows = session.execute(
-        sa.select(Message.id, Message.state, Case.reference).outerjoin(Case, Case.id == Message.case_id)
-        .where(Message.id.in_(ids)).order_by(Message.id)
-    ).all()
+    try:  # after the commit: a failure here must not mark the batch failed
+        rows = session.execute(
+            sa.select(Message.id, Message.state, Case.reference).outerjoin(Case, Case.id == Message.case_id)
+            .where(Message.id.in_(ids)).order_by(Message.id)
+        ).all()
+    except sa.exc.SQLAlchemyError as exc:
+        log.warning("%d email message(s) read; cannot say into which cases (%s)", len(ids), exc)
+        return
     for message_id, state, reference in rows:
         log.info("email message %d %s%s", message_id, getattr(state, "value", state),
                  f" on case {reference}" if reference else "",
