@@ -45,6 +45,8 @@ class SweepClock:
 
     def sweep(self) -> None:
         result = self.sweeper.run(self.now())
+        for action in result.actions:  # a line each, with its case: a reminder, an escalation, a referral…
+            log.info("sweep: %s", action["action"], extra={"case": action.get("case")})
         if result.actions or result.missed:
             log.info("sweep: %d action(s), %d deadline(s) now missed", len(result.actions), result.missed)
 
