@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from models import OutboxItem
+from models import Case, OutboxItem
 from models.enums import Channel, OutboxStatus
 
 log = logging.getLogger("heard.outbox")
@@ -56,9 +56,29 @@ def record_failure(engine: Engine, item: OutboxItem, error: str, *, permanent: b
             row.status = OutboxStatus.pending
             wait = timedelta(seconds=retry_after) if retry_after else backoff[min(row.attempts, len(backoff)) - 1]
             row.next_attempt_at = now + wait
+        reference, for_good = case_reference(session, row.case_id), row.status is OutboxStatus.failed
         session.commit()
-    log.warning("sending %s outbox item %s failed (%s): %s", item.channel, item.id,
-                "permanently" if permanent else "will retry", error)
+    # Not the error's words: a relay's refusal quotes the recipient's address. Officers see it on the case.
+    channel = getattr(item.channel, "value", item.channel)
+    log.warning("sending %s outbox item %s failed (%s)", channel, item.id, "for good" if for_good else "will retry",
+                extra={"outbox_id": item.id, "case": reference, "channel": channel})
+
+
+def log_sent(session: Session, item: OutboxItem) -> None:
+    """The line for an item sent, after its commit (its case's reference is read in the same session)."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    channel = getattr(item.channel, "value", item.channel)
+    try:
+        reference = case_reference(session, item.case_id)
+    except sa.exc.SQLAlchemyError:  # it was sent and recorded: the line goes without its case
+        reference = None
+    log.info("sent %s outbox item %s (%s)", channel, item.id, item.purpose,
+             extra={"outbox_id": item.id, "case": reference, "channel": channel})
+
+
+def case_reference(session: Session, case_id: int | None) -> str | None:
+    return session.exec(select(Case.reference).where(Case.id == case_id)).first() if case_id else None
 
 
 def release_stale(engine: Engine, channel: Channel) -> int:

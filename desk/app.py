@@ -30,6 +30,7 @@ from models import values
 from desk.account import quote as _quote
 from desk.auth import Forbidden, NotSignedIn, SecondFactorOwed, Sessions, SignInLimiter
 from desk.csrf import MAX_FORM_BYTES, CSRFMiddleware
+from desk.request_id import RequestLog
 from triage.intake import Classify
 
 STATIC = Path(__file__).parent / "static"
@@ -109,6 +110,7 @@ def create_app(
     hosts = {"localhost", "127.0.0.1", *allowed_hosts} | ({public.hostname} if public.hostname else set())
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=sorted(h for h in hosts if h))
     app.add_middleware(metrics.Timing)  # outermost: every answer is timed, refusals included
+    app.add_middleware(RequestLog)  # outermost: every request, refused or not, has an id and a log line
 
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:

@@ -10,6 +10,7 @@ Replies (`replies`) and attachment downloads (`attachments`) have modules of the
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,8 @@ from desk.casework import LIVE, Actor, Refused
 from desk.contacts import contact_panel
 from desk.queue import days_left, triage_options
 from desk.review import Verdict, confirm_triage, safeguarding_level
+
+log = logging.getLogger("heard.desk")
 
 
 async def based_on(request: Request) -> None:
@@ -205,7 +208,9 @@ def _act(request: Request, session: Session, reference: str, actor: Actor, done:
         return _refused(request, session, case, actor, str(exc), form)
     except ValueError as exc:
         return _refused(request, session, case, actor, f"that value is not allowed: {exc}", form)
-    return _redirect(case, result if isinstance(result, str) and result in DONE else done)
+    done = result if isinstance(result, str) and result in DONE else done
+    log.info("case %s: %s by officer %s", case.reference, done, actor.officer.id, extra={"case": case.reference})
+    return _redirect(case, done)
 
 
 @router.post("/cases/{reference}/triage", include_in_schema=False)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 from functools import cached_property
@@ -29,10 +28,14 @@ class Context:
 
     @cached_property
     def settings(self) -> Settings:
+        from heard import logs
+
         try:
-            return load_settings()
+            settings = load_settings()
         except SettingsError as exc:
             raise ConfigurationError(str(exc)) from None
+        logs.setup(settings.log_format, settings.log_level)  # once, for any command that reads its settings
+        return settings
 
     @cached_property
     def policy(self) -> Policy:
@@ -91,8 +94,6 @@ def serve(ctx: Context, only: tuple[str, ...]) -> None:
     from heard.serve import CannotStart, run
     from models.migrate import current, head
 
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("heard").setLevel(logging.INFO)
     policy = ctx.policy  # a broken policy file stops the start, before anything listens
     engine = ctx.engine()
     if current(ctx.settings.database_url) != head():

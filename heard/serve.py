@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import socket
@@ -19,6 +20,7 @@ from bots.email import worker as email_worker
 from bots.email.worker import WorkerConfig
 from bots.email.relay import MailSender, Relay
 from bots.email.server import IntakeHandler, smtp_factory, tls_context
+from heard import logs
 from heard.settings import Settings
 from models.db import make_engine
 from scheduler.clock import Clock
@@ -91,7 +93,8 @@ def _web(settings: Settings, engine: Engine, policy: Policy) -> Part:
                      classify=_chat_reader(), attachment_max_bytes=settings.attachment_max_bytes,
                      mail_out_configured=bool(settings.relay_host),
                      metrics_token=settings.metrics_token.get_secret_value(), ready_parts=settings.ready_parts)
-    server = _QuietServer(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    # Uvicorn's logging setup and access log off: heard.logs writes every line (desk.request_id logs requests).
+    server = _QuietServer(uvicorn.Config(app, log_level="warning", lifespan="on", log_config=None, access_log=False))
     task: asyncio.Task[None] | None = None
 
     async def start() -> None:
@@ -127,6 +130,7 @@ def _email(settings: Settings, engine: Engine, policy: Policy) -> Part:
     config = WorkerConfig(
         settings.database_url, settings.policy_file, settings.timezone,
         (*settings.complaint_addresses, settings.mail_from), settings.attachment_max_bytes,
+        setup_logs=functools.partial(logs.setup, settings.log_format, settings.log_level),
     )
     workers = email_worker.how_many(settings.email_workers, engine.dialect.name)
     sender = MailSender(engine, Relay(

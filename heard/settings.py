@@ -138,6 +138,12 @@ class Settings(BaseSettings):
         default_factory=lambda: ["email", "scheduler"],
         description="Parts /readyz wants a live heartbeat from (comma-separated: email, scheduler; empty: none).",
     )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines on stderr: `text` for people, `json` (one object a line) for a log collector."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Least important of Heard's own log lines to write; other libraries write WARNING and above."
+    )
 
     @field_validator("complaint_addresses", mode="before")
     @classmethod
@@ -154,6 +160,13 @@ class Settings(BaseSettings):
         wrong = [part for part in value if part not in ("email", "scheduler")]
         if wrong:
             raise ValueError(f"{wrong[0]!r} does not report in; the parts that do are email and scheduler")
+        return value
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _any_case(cls, value: Any, info: Any) -> Any:
+        if isinstance(value, str):
+            return value.strip().upper() if info.field_name == "log_level" else value.strip().lower()
         return value
 
     @field_validator("timezone")

@@ -58,6 +58,8 @@ class SweepClock:
         clock = time.perf_counter()
         result = self.sweeper.run(began)
         self._beat(self.now(), ran_at=began, ran_seconds=time.perf_counter() - clock)
+        for action in result.actions:  # a line each, with its case: a reminder, an escalation, a referral…
+            log.info("sweep: %s", action["action"], extra={"case": action.get("case")})
         if result.actions or result.missed:
             log.info("sweep: %d action(s), %d deadline(s) now missed", len(result.actions), result.missed)
 

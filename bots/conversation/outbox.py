@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bots.outbox import claim_due, every, record_failure, release_stale
+from bots.outbox import claim_due, every, log_sent, record_failure, release_stale
 from models import ChannelIdentity, Contact, Message, OutboxItem
 from models.enums import Channel, Direction, MessageState, OutboxStatus
 
@@ -77,7 +77,7 @@ class ChatSender:
                 await asyncio.to_thread(self._failed, item, str(exc), exc.permanent, exc.retry_after)
                 continue
             except Exception as exc:  # an unexpected failure is retried, never lost
-                log.exception("delivering outbox item %s failed", item.id)
+                log.exception("delivering outbox item %s failed", item.id, extra={"outbox_id": item.id})
                 await asyncio.to_thread(self._failed, item, f"{type(exc).__name__}: {exc}", False, None)
                 continue
             await asyncio.to_thread(self._sent, item, provider_id)
@@ -111,6 +111,7 @@ class ChatSender:
                 received_at=now, processed_at=now,
             ))
             session.commit()
+            log_sent(session, item)
 
     def _finish(self, item: OutboxItem, status: OutboxStatus, why: str) -> None:
         with Session(self.engine) as session:

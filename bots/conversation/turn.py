@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,12 +25,17 @@ from sqlmodel import Session
 from bots.conversation import state as chat_state
 from bots.conversation.dialogue import Reply
 from bots.conversation.state import Chat
-from models import ChannelIdentity, Message
+from models import Case, ChannelIdentity, Message
 from models.enums import Channel, Direction, MessageState
 from triage.intake import contact_for
 
 
+log = logging.getLogger("heard.chat")
+# Ids an adapter adds to each turn's log line while it handles something (Telegram: the update's id).
+correlation: ContextVar[dict[str, Any]] = ContextVar("heard_chat_correlation", default={})
+
 _MESSAGES = Message.__table__  # type: ignore[attr-defined]
+_REFERENCE = sa.select(Case.__table__.c.reference).where(Case.__table__.c.id == sa.bindparam("i"))  # type: ignore[attr-defined]
 _IDENTITIES = ChannelIdentity.__table__  # type: ignore[attr-defined]
 # Built once and reused: a chat turn is on the hot path, and SQLModel objects cost more than rows.
 _FIND = sa.select(_MESSAGES.c.id, _MESSAGES.c.state).where(_MESSAGES.c.dedupe_key == sa.bindparam("k"))
@@ -112,11 +119,23 @@ def _turn(engine: Engine, key: str, channel: Channel, address: str, now: datetim
             replies = act(session, chat)
             chat_state.save(session, chat, now)
             record_replies(session, chat, replies, now)
+            reference = _reference(session, chat.case_id)
             session.commit()
         except BaseException:
             session.rollback()
             raise
+    if reference is not None or handled is not None:
+        log.info("%s turn%s%s", channel.value, f" for message {handled}" if handled is not None else "",
+                 f" on case {reference}" if reference else "",
+                 extra={"channel": channel.value, "message_id": handled, "case": reference, **correlation.get()})
     return replies
+
+
+def _reference(session: Session, case_id: int | None) -> str | None:
+    """The case's reference, for the log line (read only when that line is written)."""
+    if case_id is None or not log.isEnabledFor(logging.INFO):
+        return None
+    return session.connection().execute(_REFERENCE, {"i": case_id}).scalar()
 
 
 def record_replies(session: Session, chat: Chat, replies: list[Reply], now: datetime) -> None:

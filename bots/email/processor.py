@@ -37,9 +37,22 @@ class Limits:
     attachment_max_bytes: int = 10 * 1024 * 1024
 
 
-def _why(exc: Exception) -> str:
-    """One line for the log: the database's own error, not SQLAlchemy's wrapping of it."""
-    return str(exc).split("Original exception was: ", 1)[-1].splitlines()[0][:300]
+def _log_outcomes(session: Session, ids: list[int]) -> None:
+    """A line for each message read: its id, what became of it and its case (never its sender or words)."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    try:  # after the commit: a failure here must not mark the batch failed
+        rows = session.execute(
+            sa.select(Message.id, Message.state, Case.reference).outerjoin(Case, Case.id == Message.case_id)
+            .where(Message.id.in_(ids)).order_by(Message.id)
+        ).all()
+    except sa.exc.SQLAlchemyError as exc:
+        log.warning("%d email message(s) read; cannot say into which cases (%s)", len(ids), exc)
+        return
+    for message_id, state, reference in rows:
+        log.info("email message %d %s%s", message_id, getattr(state, "value", state),
+                 f" on case {reference}" if reference else "",
+                 extra={"message_id": message_id, "case": reference, "channel": "email"})
 
 
 class EmailProcessor:
@@ -109,7 +122,7 @@ class EmailProcessor:
             try:
                 claimed = await loop.run_in_executor(self.worker, self.process_next)
             except Exception as exc:  # the database is down or busy: what is stored stays stored; try again
-                log.warning("cannot look for stored mail just now (%s); trying again", str(exc).splitlines()[0])
+                log.warning("cannot look for stored mail just now (%s); trying again", exc)
                 await asyncio.sleep(max(idle, 1.0))
                 continue
             if self.pause:
@@ -154,6 +167,7 @@ class EmailProcessor:
                 if self.classify:
                     self.classify.prime([p.clean_text for p in parsed.values() if not (p.is_bounce or p.automatic)])
                 self._write(session, messages, parsed, now)
+                _log_outcomes(session, claimed)
                 return len(messages)
             except Taken:
                 session.rollback()
@@ -167,7 +181,7 @@ class EmailProcessor:
                         raise
                     log.exception("processing message %s failed", claimed[0])
                     return 1
-                log.warning("a batch of %d failed (%s); doing them one at a time", len(claimed), _why(exc))
+                log.warning("a batch of %d failed (%s); doing them one at a time", len(claimed), exc)
         for message_id in claimed:  # each in its own transaction: only the one that fails is marked failed
             self._batch([message_id])  # type: ignore[list-item]
         return len(claimed)

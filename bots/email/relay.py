@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from bots.outbox import claim_due, every, record_failure, release_stale
+from bots.outbox import claim_due, every, log_sent, record_failure, release_stale
 from models import Attachment, Message, OutboxItem
 from scheduler.sweep import acknowledged
 from models.enums import Channel, Direction, MessageState, OutboxStatus
@@ -148,6 +148,7 @@ class MailSender:
             session.execute(sa.update(Attachment).where(Attachment.outbox_id == item.id).values(
                 message_id=sa.select(Message.id).where(Message.dedupe_key == f"outbox:{item.id}").scalar_subquery()))
             session.commit()
+            log_sent(session, item)
 
     def _failed(self, item: OutboxItem, error: str, *, permanent: bool) -> None:
         record_failure(self.engine, item, error, permanent=permanent, now=self.now(), backoff=BACKOFF)

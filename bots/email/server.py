@@ -90,11 +90,14 @@ class IntakeHandler:
         try:
             stored_id, repeat = await self.store(self._row(envelope.original_content or b"", envelope))
         except Exception as exc:  # any failure before the commit: the sender must retry
-            log.warning("could not store a message from %s: %s", envelope.mail_from, exc)
+            log.warning("could not store a message (%s); the sender is asked to try again later", exc,
+                        extra={"channel": "email"})
             return TRY_LATER
         if repeat:
+            log.info("email: a repeat of stored message %d", stored_id, extra={"message_id": stored_id, "channel": "email"})
             return "250 2.0.0 Already received, thank you"
         figures.accepted("email")
+        log.info("email: stored message %d", stored_id, extra={"message_id": stored_id, "channel": "email"})
         self.on_stored(stored_id)
         return f"250 2.0.0 Received, thank you (ref {stored_id})"
 

@@ -19,6 +19,7 @@ import multiprocessing
 import os
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +41,8 @@ class WorkerConfig:
     poll_seconds: float = 0.2
     parent_pid: int = 0  # Heard's process: if it is gone, so is the worker
     timings: Any = None  # a multiprocessing queue to the parent for the classifier's timings (set by `start`)
+    # Sets up logging as in Heard's process (a spawned process starts with none); picklable, e.g. a partial.
+    setup_logs: Callable[[], None] | None = None
 
 
 def _die_with_parent() -> None:
@@ -50,6 +53,8 @@ def _die_with_parent() -> None:
 
 def run(config: WorkerConfig) -> None:
     _die_with_parent()
+    if config.setup_logs:
+        config.setup_logs()
     if config.parent_pid and os.getppid() != config.parent_pid:
         return  # Heard died while this worker was starting, before the death signal was armed
     from bots.email.processor import EmailProcessor, Limits

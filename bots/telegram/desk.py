@@ -5,6 +5,7 @@ person who blocked the bot."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import logging
 import weakref
@@ -89,7 +90,9 @@ class Desk:
             self.database = ThreadPoolExecutor(threads, thread_name_prefix="heard-telegram-db")
 
     async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self.database, functools.partial(fn, *args, **kwargs))
+        # In this task's context, so what the log lines of `fn` carry (the update's id) goes with it.
+        call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self.database, call)
 
     def lock(self, key: str) -> asyncio.Lock:
         """One update at a time per chat, so a story's parts are never interleaved or lost."""
@@ -199,7 +202,7 @@ class Desk:
             contact = session.get(Contact, identity.contact_id) if identity else None
             if contact is None or contact.unreachable == unreachable:
                 return
-            contact.unreachable = unreachable
+            contact.unreachable, contact_id = unreachable, contact.id
             live = session.exec(select(Case).where(Case.contact_id == contact.id, Case.status != CaseStatus.closed,
                                                    Case.status != CaseStatus.merged))
             for case in live:
@@ -207,7 +210,8 @@ class Desk:
                                        action="contact_unreachable" if unreachable else "contact_reachable",
                                        detail={"channel": "telegram", "why": why[:500]}))
             session.commit()
-        log.info("telegram chat %s is now %s", address, "unreachable" if unreachable else "reachable")
+        log.info("telegram contact %d is now %s", contact_id, "unreachable" if unreachable else "reachable",
+                 extra={"channel": "telegram"})
 
 
 _IDENTITIES = ChannelIdentity.__table__  # type: ignore[attr-defined]

@@ -26,6 +26,7 @@ from aiogram.types import Update
 from aiohttp import web
 from sqlmodel import Session, select
 
+from bots.conversation.turn import correlation
 from bots.telegram.desk import Desk, where
 from models import Message
 from models.enums import Channel, MessageState
@@ -50,7 +51,11 @@ class RawFirst(BaseMiddleware):
         if not stored.fresh:
             return UNHANDLED  # a repeat of something already handled
         data["stored"] = stored
-        result = await handler(event, data)
+        token = correlation.set({"update_id": update.update_id})  # on the turn's log line
+        try:
+            result = await handler(event, data)
+        finally:
+            correlation.reset(token)
         if result is UNHANDLED:
             await self.desk.run(self.desk.ignore, stored.id, "no handler for this kind of update")
         return result
@@ -111,7 +116,7 @@ class Poller:
             async with self.desk.lock(str(where(update)[0])):  # taken at once: tasks queue in arrival order
                 await self.dp.feed_update(self.bot, update, stored=stored)
         except Exception:  # stays `stored`; handled again at the next start
-            log.exception("handling update %s failed", update.update_id)
+            log.exception("handling update %s failed", update.update_id, extra={"update_id": update.update_id})
 
     async def drain(self) -> None:
         if self.tasks:
@@ -157,7 +162,7 @@ def webhook_app(bot: Bot, dp: Dispatcher, desk: Desk, secret: str, path: str = "
                 if stored.fresh:
                     await dp.feed_update(bot, update, raw_update=raw, stored=stored)
         except Exception:  # stored: handled again at the next start
-            log.exception("handling webhook update %s failed", update.update_id)
+            log.exception("handling webhook update %s failed", update.update_id, extra={"update_id": update.update_id})
         return web.json_response({"ok": True})
 
     app = web.Application()

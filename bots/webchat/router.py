@@ -9,6 +9,7 @@ hash, so a copy of the database cannot be used to read someone's chat.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import contextlib
 import functools
 import hashlib
@@ -101,7 +102,9 @@ class WebChat:
         self.env.filters["references"] = keep_references_whole
 
     async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self.database, functools.partial(fn, *args, **kwargs))
+        # In the request's context, so the turn's log line carries the request's id.
+        call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self.database, call)
 
     def lock(self, address: str) -> threading.Lock:
         with self._guard:
