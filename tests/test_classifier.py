@@ -30,7 +30,9 @@ from triage.classifier.persistence import (
 from triage.classifier.models import disclosure_threshold, recall_threshold
 from triage.classifier.safeguarding_rules import RULES, candidate_rules, find_signals, fold, literal_prefixes
 from triage.classifier.safeguarding_rules import level as safeguarding_level
+from triage.classifier.evaluation import EVALUATION_DATE
 from triage.classifier.training import corrections_to_examples
+from triage.cleaning import clean
 
 ROOT = Path(__file__).resolve().parents[1]
 JSON_FIELDS = ["kind", "kind_confidence", "reasons", "primary_reason", "role", "role_confidence",
@@ -318,12 +320,10 @@ def test_rules_keep_quiet_for_idiom_negation_the_past_and_things(text: str) -> N
          "the school locks the lockers at 4 so i cant get my PE kit"),
         ("ive been planning how id do it and looked up the bridge",
          "I've been planning how I'd do my revision but my laptop never came"),
-        pytest.param(
-            "my uncle keeps coming in my room at night when he stays over and he gets in the bed",
-            "my little brother gets in my bed when he has nightmares and my carer says it's fine",
-            marks=pytest.mark.xfail(strict=True, reason="no rule fires, but the model alone scores it 0.86, over its "
-                                    "`disclosure` threshold (0.78): a known false alarm"),
-        ),
+        # trained on sgy.jsonl, the model alone scored this look-alike 0.86, a crisis reply over a
+        # sibling's nightmares: why sgy.jsonl gave its rules but waits in next/ (see its README)
+        ("my uncle keeps coming in my room at night when he stays over and he gets in the bed",
+         "my little brother gets in my bed when he has nightmares and my carer says it's fine"),
         ("when I said I wanted to go home my carer put me out in the garden for 2 hrs in the rain",
          "the contact centre made us wait outside in the rain for 20 minutes before it opened"),
         ("two staff held him face-down and one knelt on his back, he couldn't breathe",
@@ -540,3 +540,15 @@ def test_training_twice_gives_identical_metrics(tmp_path: Path) -> None:
         runs.append((out.parent / "metrics.json").read_text())
     assert runs[0] == runs[1]
     assert (tmp_path / "card1.md").read_text() == (tmp_path / "card2.md").read_text()
+
+
+CORPUS_NEXT = Path(__file__).resolve().parents[1] / "triage" / "corpus" / "next"
+
+
+def test_the_rules_alone_reach_disclosure_on_the_hedged_disclosures_they_were_written_from() -> None:
+    """triage/corpus/next/sgy.jsonl: 200 disclosures told in passing or through what happens, the
+    text the newest rules were written from (86 reached `disclosure` before them, 189 after)."""
+    rows = [json.loads(line) for line in (CORPUS_NEXT / "sgy.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    spoken = sum(safeguarding_level(find_signals(clean(r["text"]), today=EVALUATION_DATE), 0.0, 1.0, 1.0) == "disclosure"
+                 for r in rows if r["safeguarding"])
+    assert spoken >= 185, spoken
