@@ -30,7 +30,9 @@ from triage.classifier.persistence import (
 from triage.classifier.models import disclosure_threshold, recall_threshold
 from triage.classifier.safeguarding_rules import RULES, candidate_rules, find_signals, fold, literal_prefixes
 from triage.classifier.safeguarding_rules import level as safeguarding_level
+from triage.classifier.evaluation import EVALUATION_DATE
 from triage.classifier.training import corrections_to_examples
+from triage.cleaning import clean
 
 ROOT = Path(__file__).resolve().parents[1]
 JSON_FIELDS = ["kind", "kind_confidence", "reasons", "primary_reason", "role", "role_confidence",
@@ -311,6 +313,52 @@ def test_rules_keep_quiet_for_idiom_negation_the_past_and_things(text: str) -> N
     assert find_signals(text) == []
 
 
+@pytest.mark.parametrize(
+    ("disclosure", "everyday"),
+    [
+        ("is it normal for my mum to lock the fridge and cupboards, we only get toast",
+         "the school locks the lockers at 4 so i cant get my PE kit"),
+        ("ive been planning how id do it and looked up the bridge",
+         "I've been planning how I'd do my revision but my laptop never came"),
+        # trained on sgy.jsonl, the model alone scored this look-alike 0.86, a crisis reply over a
+        # sibling's nightmares: why sgy.jsonl gave its rules but waits in next/ (see its README)
+        ("my uncle keeps coming in my room at night when he stays over and he gets in the bed",
+         "my little brother gets in my bed when he has nightmares and my carer says it's fine"),
+        ("when I said I wanted to go home my carer put me out in the garden for 2 hrs in the rain",
+         "the contact centre made us wait outside in the rain for 20 minutes before it opened"),
+        ("two staff held him face-down and one knelt on his back, he couldn't breathe",
+         "staff held the door for him when he came back from college, which was nice"),
+        ("I keep burning myself with the lighter when things get loud at home",
+         "I burnt myself on the oven because the kitchen in the flat is so tiny"),
+        ("he says it's a game and it's our secret. he takes pictures. i'm 9",
+         "our secret santa at the home was rubbish this year, nobody got me anything"),
+        ("my girl is 15, she went out friday night and hasnt come back, her phone is off",
+         "the social worker hasnt come back to me about the contact dates"),
+        ("he told my son if his dad comes round again he'll put you both in the ground",
+         "they've taken him abroad on holiday without asking me first"),
+        ("he has to go out country for the olders and someone gave him a hiding last week",
+         "I was told off for being short with staff at the council offices"),
+    ],
+)
+def test_disclosures_told_in_passing_speak_and_their_everyday_look_alikes_do_not(
+    clf: Classifier, disclosure: str, everyday: str
+) -> None:
+    """Hedged disclosures (sgy.jsonl's registers) reach the `disclosure` level by a rule; the
+    everyday sentence with the same words is not flagged, or at most `possible`."""
+    told = clf.classify(disclosure)
+    assert told.safeguarding_level == "disclosure", told.safeguarding_signals
+    assert any(not s.startswith("model:") for s in told.safeguarding_signals), told.safeguarding_signals
+    assert safeguarding_level(find_signals(everyday), 0.0, 1.0, 1.0) != "disclosure", find_signals(everyday)
+    ordinary = clf.classify(everyday)
+    assert ordinary.safeguarding_level != "disclosure", ordinary.safeguarding_signals
+    assert not any(s.startswith(("sexual:", "self_harm:", "threats:")) for s in ordinary.safeguarding_signals)
+
+
+def test_if_i_dont_is_a_condition_not_a_negation() -> None:
+    assert "threats:will_hurt" in find_signals("i have to go to contact because if i dont behave hes gonna kill mum")
+    assert find_signals("he would never hurt my mum, he's not like that") == []
+
+
 def test_an_adult_writing_about_their_own_money_trouble_is_not_a_child_at_risk() -> None:
     assert find_signals("Im 21 and theres no food in the flat cos my leaving care payment is late") == []
     assert find_signals("theres no food in the flat and my little brother is hungry") != []
@@ -492,3 +540,15 @@ def test_training_twice_gives_identical_metrics(tmp_path: Path) -> None:
         runs.append((out.parent / "metrics.json").read_text())
     assert runs[0] == runs[1]
     assert (tmp_path / "card1.md").read_text() == (tmp_path / "card2.md").read_text()
+
+
+CORPUS_NEXT = Path(__file__).resolve().parents[1] / "triage" / "corpus" / "next"
+
+
+def test_the_rules_alone_reach_disclosure_on_the_hedged_disclosures_they_were_written_from() -> None:
+    """triage/corpus/next/sgy.jsonl: 200 disclosures told in passing or through what happens, the
+    text the newest rules were written from (86 reached `disclosure` before them, 189 after)."""
+    rows = [json.loads(line) for line in (CORPUS_NEXT / "sgy.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    spoken = sum(safeguarding_level(find_signals(clean(r["text"]), today=EVALUATION_DATE), 0.0, 1.0, 1.0) == "disclosure"
+                 for r in rows if r["safeguarding"])
+    assert spoken >= 185, spoken
