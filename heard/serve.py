@@ -85,7 +85,7 @@ def _web(settings: Settings, engine: Engine, policy: Policy) -> Part:
     first_password = first_admin(engine)
     from bots.webchat import webchat_router  # composed here: triage must not import bots
 
-    chat = webchat_router(engine, policy, zone=settings.zone, classify=_chat_reader(),
+    chat = webchat_router(engine, policy, zone=settings.zone, classify=_chat_reader(), secret=secret.encode(),
                           pause_seconds=settings.chat_pause_seconds, secure_cookies=settings.web_secure_cookies)
     app = create_app(engine, policy, secret_key=secret, zone=settings.zone, idle_minutes=settings.session_idle_minutes,
                      lifetime_hours=settings.session_lifetime_hours, secure_cookies=settings.web_secure_cookies,

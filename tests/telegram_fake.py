@@ -32,6 +32,7 @@ class FakeBotAPI:
     calls: list[Call] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
     blocked: set[int] = field(default_factory=set)
+    failing_sends: int = 0  # the next this many sendMessage calls get a 500 and are not delivered
     url: str = ""
     only_token: str | None = None  # when set, any other token is refused with 401, as Telegram does
     _ids: Any = field(default_factory=lambda: itertools.count(1000))
@@ -131,6 +132,10 @@ class FakeBotAPI:
             return _ok(await self._get_updates(params))
         if method in ("deleteWebhook", "setWebhook", "answerCallbackQuery"):
             return _ok(True)
+        if method == "sendMessage" and self.failing_sends > 0:
+            self.failing_sends -= 1
+            self.calls.pop()
+            return web.json_response({"ok": False, "error_code": 500, "description": "Internal Server Error"}, status=500)
         if method == "sendMessage":
             chat_id = int(params["chat_id"])
             if chat_id in self.blocked:

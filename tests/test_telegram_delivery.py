@@ -154,3 +154,36 @@ def test_a_wrong_telegram_setting_is_one_clear_error(config: dict, says: str) ->
 
     with pytest.raises(ValueError, match=says):
         TelegramConfig(token="1:x", **config)
+
+
+async def test_replies_that_never_went_are_sent_when_telegram_sends_the_update_again(engine, fake) -> None:  # type: ignore[no-untyped-def]
+    """The turn is committed, then sending its replies fails (Telegram down; or the process is
+    killed there): the webhook asks Telegram to send the update again, and the repeat sends
+    those replies once, without taking the words in twice."""
+    port = free_port()
+    running = service(engine, fake, mode="webhook", webhook_url="https://heard.example/telegram/webhook",
+                      webhook_secret=SECRET, webhook_port=port)
+    await running.start()
+    update = {"update_id": 90, "message": {"message_id": 5, "date": 1, "text": "Nobody rang me back for three weeks.",
+                                           "chat": {"id": CHAT, "type": "private"},
+                                           "from": {"id": CHAT, "is_bot": False, "first_name": "Sam"}}}
+    url, headers = f"http://127.0.0.1:{port}/telegram/webhook", {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    try:
+        async with aiohttp.ClientSession() as http:
+            fake.failing_sends = 1
+            async with http.post(url, json=update, headers=headers) as first:
+                assert first.status == 503
+            assert fake.texts_to(CHAT) == []
+            async with http.post(url, json=update, headers=headers) as again:
+                assert again.status == 200
+            shown = fake.texts_to(CHAT)
+            async with http.post(url, json=update, headers=headers) as third:  # sent: a third time sends nothing
+                assert third.status == 200
+    finally:
+        await running.stop()
+    assert shown and shown[-1] == wording.GOT_IT and fake.texts_to(CHAT) == shown
+    with Session(engine) as session:
+        inbound = session.exec(select(Message).where(Message.direction == Direction.inbound)).all()
+        said = session.exec(select(Message.text).where(Message.direction == Direction.outbound)).all()
+    assert [m.text for m in inbound] == ["Nobody rang me back for three weeks."] and inbound[0].headers["replies_sent"]
+    assert shown == [part for text in said for part in [text]]  # each reply recorded once, sent once

@@ -174,6 +174,45 @@ def test_the_same_post_sent_twice_is_taken_once(engine, client) -> None:  # type
         assert len(session.exec(select(Message).where(Message.direction == Direction.inbound)).all()) == 1
 
 
+def test_a_first_post_sent_again_without_its_cookie_stays_one_chat(engine, client) -> None:  # type: ignore[no-untyped-def]
+    """The answer to the first post never arrived (a web process restarted), so the browser has
+    no cookie yet when it sends the same form again: still one chat, one message, one greeting."""
+    first = client.post("/chat", data={"text": "Nobody rang me back.", "once": "first-form"}, headers={"accept": "application/json"})
+    client.cookies.clear()
+    again = client.post("/chat", data={"text": "Nobody rang me back.", "once": "first-form"}, headers={"accept": "application/json"})
+    assert first.status_code == again.status_code == 200
+    assert first.cookies[COOKIE] == again.cookies[COOKIE]
+    assert [m["text"] for m in again.json()["messages"]] == [m["text"] for m in first.json()["messages"]]
+    client.cookies.clear()
+    other = client.post("/chat", data={"text": "Nobody rang me back.", "once": "another-form"}, headers={"accept": "application/json"})
+    assert other.cookies[COOKIE] != first.cookies[COOKIE]  # another browser's first post: a chat of its own
+    with Session(engine) as session:
+        assert len(session.exec(select(ChannelIdentity)).all()) == 2
+        inbound = session.exec(select(Message).where(Message.direction == Direction.inbound)).all()
+        assert sorted(m.raw_json["once"] for m in inbound) == ["another-form", "first-form"]
+        said = session.exec(select(Message.text).where(Message.direction == Direction.outbound)).all()
+        assert sum(text.startswith(wording.GREETING) for text in said) == 2
+
+
+def test_a_first_post_sent_again_to_another_web_process_stays_one_chat_and_the_database_cannot_make_its_cookie(engine, now) -> None:  # type: ignore[no-untyped-def]
+    """Two web processes share the app's secret, so a repeat landing on the other one is the same
+    chat; the `once` kept with the post is not enough to make the cookie without that secret."""
+    def web_process(secret: bytes) -> TestClient:
+        app = FastAPI()
+        app.include_router(webchat_router(engine, load_policy(), zone=ZONE, classify=rules, secure_cookies=False,
+                                          now=now, secret=secret))
+        return TestClient(app)
+
+    form = {"text": "My savings are missing.", "once": "form-1"}
+    first = web_process(b"shared-secret").post("/chat", data=form, headers={"accept": "application/json"})
+    again = web_process(b"shared-secret").post("/chat", data=form, headers={"accept": "application/json"})
+    assert first.cookies[COOKIE] == again.cookies[COOKIE]
+    stranger = web_process(b"not-the-secret").post("/chat", data=form, headers={"accept": "application/json"})
+    assert stranger.cookies[COOKIE] != first.cookies[COOKIE]
+    with Session(engine) as session:  # the stranger's post is a chat of its own, not the child's
+        assert len(session.exec(select(ChannelIdentity)).all()) == 2
+
+
 def test_a_post_from_another_site_is_refused(engine, client) -> None:  # type: ignore[no-untyped-def]
     response = client.post("/chat", data={"text": "hi", "once": "x"}, headers={"origin": "https://evil.example"})
     assert response.status_code == 403

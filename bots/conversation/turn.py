@@ -118,7 +118,7 @@ def _turn(engine: Engine, key: str, channel: Channel, address: str, now: datetim
             chat = chat_state.load(session, key, channel, address)
             replies = act(session, chat)
             chat_state.save(session, chat, now)
-            record_replies(session, chat, replies, now)
+            record_replies(session, chat, replies, now, answers=handled)
             reference = _reference(session, chat.case_id)
             session.commit()
         except BaseException:
@@ -138,8 +138,9 @@ def _reference(session: Session, case_id: int | None) -> str | None:
     return session.connection().execute(_REFERENCE, {"i": case_id}).scalar()
 
 
-def record_replies(session: Session, chat: Chat, replies: list[Reply], now: datetime) -> None:
-    """What Heard said in the chat, kept on the case so officers see the whole conversation."""
+def record_replies(session: Session, chat: Chat, replies: list[Reply], now: datetime, answers: int | None = None) -> None:
+    """What Heard said in the chat, kept on the case so officers see the whole conversation;
+    `answers` names the inbound message they answer (Telegram sends again what never went)."""
     if not replies:
         return
     contact_id = contact_id_for(session, chat.channel, chat.address)
@@ -148,5 +149,6 @@ def record_replies(session: Session, chat: Chat, replies: list[Reply], now: date
         "direction": Direction.outbound, "state": MessageState.processed, "case_id": chat.case_id,
         "contact_id": contact_id, "sender": "heard", "text": reply.text, "clean_text": reply.text,
         "received_at": now, "processed_at": now, "raw_json": None,
-        "headers": {"to": chat.address, "buttons": [{"label": b.label, "value": b.value} for b in reply.buttons]},
+        "headers": {"to": chat.address, "buttons": [{"label": b.label, "value": b.value} for b in reply.buttons],
+                    **({"answers": answers} if answers is not None else {})},
     } for reply in replies])

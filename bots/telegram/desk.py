@@ -180,8 +180,14 @@ class Desk:
             handled=handled,
         )
 
-    async def show(self, bot: Bot, chat_id: int, replies: Sequence[Reply]) -> None:
-        """Send the replies in order; a 403 (they blocked the bot) marks them unreachable."""
+    async def show(self, bot: Bot, chat_id: int, replies: Sequence[Reply], answered: int | None = None) -> None:
+        """Send the replies in order; a 403 (they blocked the bot) marks them unreachable.
+
+        `answered` is the inbound message the replies answer: once they are sent it is marked
+        so. The turn was committed first, so a process killed (or a Telegram error) before that
+        leaves it unmarked, and when Telegram sends the update again (the webhook did not
+        answer 200) `show_unsent` sends them then: an acknowledgement is never lost, and
+        is sent twice only if the process dies in the instant after sending."""
         try:
             for reply in replies:
                 parts = chunks(reply.text)
@@ -190,6 +196,36 @@ class Desk:
                     await bot.send_message(chat_id=chat_id, text=part, reply_markup=markup)
         except TelegramForbiddenError as exc:
             await self.run(self.mark_unreachable, str(chat_id), exc.message)
+        if answered is not None:
+            await self.run(self._mark_answered, answered)
+
+    async def show_unsent(self, bot: Bot, chat_id: int, answered: int) -> None:
+        """A repeat of an update already handled: send the replies to it that never went."""
+        replies = await self.run(self._unsent, answered)
+        if replies is not None:
+            await self.show(bot, chat_id, replies, answered)
+
+    def _mark_answered(self, message_id: int) -> None:
+        with Session(self.engine) as session:
+            headers = session.execute(sa.select(Message.headers).where(Message.id == message_id)).scalar()
+            session.execute(sa.update(Message).where(Message.id == message_id)
+                            .values(headers={**(headers or {}), "replies_sent": True}))
+            session.commit()
+
+    def _unsent(self, message_id: int) -> list[Reply] | None:
+        """The replies recorded for this inbound message, if they were never marked sent (else None)."""
+        from bots.conversation.dialogue import Button
+
+        with Session(self.engine) as session:
+            inbound = session.execute(sa.select(Message.state, Message.headers, Message.contact_id)
+                                      .where(Message.id == message_id)).first()
+            if inbound is None or inbound.state != MessageState.processed or (inbound.headers or {}).get("replies_sent"):
+                return None
+            said = session.execute(sa.select(Message.text, Message.headers).where(
+                Message.contact_id == inbound.contact_id, Message.channel == Channel.telegram,
+                Message.direction == Direction.outbound, Message.id > message_id).order_by(Message.id).limit(50)).all()
+        return [Reply(text, tuple(Button(b["label"], b["value"]) for b in (headers or {}).get("buttons", [])))
+                for text, headers in said if (headers or {}).get("answers") == message_id]
 
     # --- reachability ----------------------------------------------------------------------
 

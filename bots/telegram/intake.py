@@ -23,6 +23,7 @@ from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import GetUpdates
 from aiogram.types import Update
+import aiohttp
 from aiohttp import web
 from sqlmodel import Session, select
 
@@ -157,10 +158,18 @@ def webhook_app(bot: Bot, dp: Dispatcher, desk: Desk, secret: str, path: str = "
         except Exception:
             log.exception("cannot store a webhook update; Telegram will send it again")
             return web.json_response({"ok": False, "description": "try again later"}, status=503)
+        chat_id = where(update)[0]
         try:
-            async with desk.lock(str(where(update)[0])):
+            async with desk.lock(str(chat_id)):
                 if stored.fresh:
                     await dp.feed_update(bot, update, raw_update=raw, stored=stored)
+                elif chat_id is not None:  # handled before: send what never went (a kill, a Telegram error)
+                    await desk.show_unsent(bot, chat_id, stored.id)
+        except (TelegramAPIError, aiohttp.ClientError, OSError, asyncio.TimeoutError):
+            # Telegram did not take the replies: it is asked to send the update again, and the
+            # repeat sends what never went (the turn itself is done and is not done twice).
+            log.exception("replying to webhook update %s failed; Telegram will send it again", update.update_id)
+            return web.json_response({"ok": False, "description": "try again later"}, status=503)
         except Exception:  # stored: handled again at the next start
             log.exception("handling webhook update %s failed", update.update_id, extra={"update_id": update.update_id})
         return web.json_response({"ok": True})

@@ -64,7 +64,7 @@ def commands() -> Router:
         name = (message.text or "/help").split(maxsplit=1)[0].lstrip("/").split("@")[0]
         replies = await desk.turn(message.chat.id, _user(message), stored.id,
                                   lambda s, chat: desk.conversation.command(s, chat, name, desk.now()))
-        await desk.show(bot, message.chat.id, replies)
+        await desk.show(bot, message.chat.id, replies, stored.id)
 
     return router
 
@@ -75,7 +75,7 @@ def story() -> Router:
     @router.message(_words)
     async def words(message: TgMessage, bot: Bot, desk: Desk, stored: Stored) -> None:
         replies = await desk.turn(message.chat.id, _user(message), stored.id, _told(desk, stored.id, message.text or ""))
-        await desk.show(bot, message.chat.id, replies)
+        await desk.show(bot, message.chat.id, replies, stored.id)
 
     return router
 
@@ -100,7 +100,7 @@ def files() -> Router:
             return _told(desk, stored.id, message.caption or "", what)(session, chat)
 
         replies = await desk.turn(message.chat.id, _user(message), stored.id, act)
-        await desk.show(bot, message.chat.id, replies)
+        await desk.show(bot, message.chat.id, replies, stored.id)
 
     @router.message()
     async def anything_else(message: TgMessage, bot: Bot, desk: Desk, stored: Stored) -> None:
@@ -136,7 +136,7 @@ def buttons() -> Router:
             return
         replies = await desk.turn(chat_id, query.from_user.id, stored.id,
                                   lambda s, chat: desk.conversation.press(s, chat, query.data or "", desk.now()))
-        await desk.show(bot, chat_id, replies)
+        await desk.show(bot, chat_id, replies, stored.id)
 
     return router
 

@@ -13,6 +13,7 @@ import contextvars
 import contextlib
 import functools
 import hashlib
+import hmac
 import re
 import secrets
 import threading
@@ -76,6 +77,19 @@ def keep_references_whole(text: str) -> Markup:
                            for part in REFERENCE.split(text))
 
 
+def first_token(once: str, key: bytes) -> str:
+    """The cookie a chat's first post starts: made from that post's `once`, so a browser that
+    sends the same first post again (its answer never came: a dropped connection, a web process
+    restarting) still has no cookie but lands in the same chat, where the repeat is taken once,
+    instead of opening a second chat and a second case with the same words. `once` is random,
+    made for one form and kept with the post as received, so it is keyed with the web app's
+    secret (the same in every web process): a copy of the database, which holds the `once`,
+    still cannot make the cookie. Without a `once`, nothing is said and the token is only random."""
+    if not once:
+        return secrets.token_urlsafe(32)
+    return "f-" + hmac.new(key, b"heard-webchat-first-post:" + once.encode(), hashlib.sha256).hexdigest()[:43]
+
+
 def address_of(token: str) -> str:
     """The chat's address in the database: a hash of the cookie, never the cookie itself."""
     return "wc-" + hashlib.sha256(token.encode()).hexdigest()[:40]
@@ -120,6 +134,8 @@ class WebChat:
         """Raw first, then one turn of the conversation — for words, a button or a command."""
         now = self.now()
         with self.lock(address), self._writing:
+            if fresh and self._known(address):
+                fresh = False  # the first post sent again: the greeting is kept already
             if fresh:  # what the page showed before the first post is kept as said
                 turns.turn(self.engine, self.key(address), Channel.webchat, address, now,
                            lambda s, chat: self.conversation.command(s, chat, "start", now))
@@ -141,6 +157,11 @@ class WebChat:
                 def act(s: Session, chat: Any) -> list[Reply]:
                     return self.conversation.message(s, chat, stored.id, now, text=text)
             turns.turn(self.engine, self.key(address), Channel.webchat, address, now, act, handled=stored.id)
+
+    def _known(self, address: str) -> bool:
+        with Session(self.engine) as session:
+            return session.exec(select(ChannelIdentity.id).where(
+                ChannelIdentity.channel == Channel.webchat, ChannelIdentity.address == address)).first() is not None
 
     def close_if_paused(self, address: str) -> None:
         """Called by the page's polling: a cheap read first, a write only when the story has paused."""
@@ -193,8 +214,11 @@ class WebChat:
 
 def webchat_router(engine: Engine, policy: Policy, *, zone: ZoneInfo = ZoneInfo("Europe/London"),
                    classify: Classify | None = None, pause_seconds: float = 120, secure_cookies: bool = True,
-                   now: Callable[[], datetime] = _utcnow, prefix: str = "/chat") -> APIRouter:
-    """The web chat's routes under `prefix` (public: no sign-in)."""
+                   now: Callable[[], datetime] = _utcnow, prefix: str = "/chat", secret: bytes | None = None) -> APIRouter:
+    """The web chat's routes under `prefix` (public: no sign-in). `secret` keys the first post's
+    cookie (see `first_token`): give every web process the same one, or a first post sent again
+    to another process opens a second chat; by default a random one for this process."""
+    key = secret or secrets.token_bytes(32)
     conversation = Conversation(Clock(policy), zone, classify, pause=timedelta(seconds=pause_seconds),
                                 help_text=wording.HELP_WEB)
     chat = WebChat(engine, conversation, now)
@@ -250,7 +274,7 @@ def webchat_router(engine: Engine, policy: Policy, *, zone: ZoneInfo = ZoneInfo(
         button, once = button[:64], once[:64]
         token = token_of(request)
         fresh = not token
-        token = token or secrets.token_urlsafe(32)
+        token = token or first_token(once, key)
         address = address_of(token)
         said = bool((text or button) and once)
         if said:

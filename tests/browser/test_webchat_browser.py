@@ -195,3 +195,30 @@ def test_a_disclosure_shows_the_crisis_numbers_first_on_a_phone(phone, site: Cha
     crisis = next(i for i, text in enumerate(said) if wording.SAFE_FIRST in text)
     reference = next(i for i, text in enumerate(said) if "Your reference is CSC-" in text)
     assert crisis < reference and "999" in said[crisis]
+
+
+def test_a_post_whose_answer_is_lost_is_sent_again_and_taken_once(phone, site: ChatSite) -> None:  # type: ignore[no-untyped-def]
+    """The first send reaches Heard but its answer never comes back (a web process killed, a
+    dropped connection): the page sends the same form again without its script, and Heard
+    keeps the words once, in one chat."""
+    from models import Message
+    from models.enums import Direction
+
+    lost = []
+
+    def answer_lost(route) -> None:  # type: ignore[no-untyped-def]
+        if route.request.method == "POST" and not lost:
+            route.fetch()  # Heard gets it and answers; the page never sees the answer
+            lost.append(route.request.post_data)
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    phone.goto(f"{site.url}/chat")
+    phone.route(re.compile(r".*/chat$"), answer_lost)
+    tell(phone, "Nobody rang me back for three weeks.")
+    assert lost, "the first send was not the one whose answer was lost"
+    with Session(site.engine) as session:
+        words = session.exec(select(Message.text).where(Message.direction == Direction.inbound)).all()
+        assert words == ["Nobody rang me back for three weeks."]
+        assert len(session.exec(select(ChannelIdentity)).all()) == 1

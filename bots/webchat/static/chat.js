@@ -71,7 +71,9 @@
       return fetch(prefix, {method: "POST", body: data, headers: {"Accept": "application/json"}, credentials: "same-origin"})
         .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
         .then(function (body) { show(body.messages); })
-        .catch(function () { form.elements.text.value = data.get("text") || ""; form.submit(); })
+        .catch(function () {  // sent again without script: the same `once`, so a post that did arrive is taken once
+          form.elements.text.value = data.get("text") || ""; form.elements.once.value = data.get("once"); form.submit();
+        })
         .then(function () { busy = false; });
     });
   });
