@@ -30,6 +30,14 @@ def _postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database of this test's own (skipped without a server)."""
+    if not POSTGRES_URL:
+        pytest.skip("set HEARD_TEST_POSTGRES_URL to run the PostgreSQL tests")
+    yield from _postgres_database()
+
+
 @pytest.fixture(
     params=[
         "sqlite",

@@ -93,13 +93,6 @@ def assert_identical(before: Engine, before_url: str, after_url: str) -> None:
     assert re.match(r"the audit log is whole: \d+ entries", verified.stdout)
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    if not POSTGRES_URL:
-        pytest.skip("set HEARD_TEST_POSTGRES_URL to run the PostgreSQL tests")
-    yield from _postgres_database()
-
-
 # --- SQLite --------------------------------------------------------------------------------------
 
 

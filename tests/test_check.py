@@ -14,7 +14,6 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from models.migrate import head, upgrade
-from tests.conftest import POSTGRES_URL, _postgres_database
 from tests.helpers import free_port, run_heard
 from tests.telegram_fake import TOKEN, FakeBotAPI
 
@@ -171,14 +170,6 @@ def test_postgresql_on_the_wrong_port_fails_with_the_servers_words() -> None:
     assert status == "FAIL"
     assert detail.startswith(f"cannot reach the database at {url}: ")
     assert "Connection refused" in detail
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database of this test's own."""
-    if not POSTGRES_URL:
-        pytest.skip("set HEARD_TEST_POSTGRES_URL to run the PostgreSQL tests")
-    yield from _postgres_database()
 
 
 @pytest.mark.postgres

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -13,7 +12,6 @@ from sqlmodel import Session, select
 from models import Message, make_engine
 from models.enums import MessageState
 from models.migrate import upgrade
-from tests.conftest import POSTGRES_URL, _postgres_database
 from tests.helpers import free_port
 from tests.mailserver import MailServer
 from tests.test_email_intake import email
@@ -66,13 +64,6 @@ class Proxy:
                 b.sendall(data)
         except OSError:
             pass
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    if not POSTGRES_URL:
-        pytest.skip("set HEARD_TEST_POSTGRES_URL to run the PostgreSQL tests")
-    yield from _postgres_database()
 
 
 @pytest.mark.postgres
