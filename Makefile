@@ -1,6 +1,9 @@
-# Two commands for a fresh machine with Python 3.11: `make run` and `make test`.
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
-VENV := .venv
+# Two commands for a fresh machine with Python 3.11, 3.12 or 3.13: `make run` and `make test`.
+# The first of python3.11, python3.12, python3.13, python3 that runs and is 3.11 or later is used;
+# PYTHON=/path/to/python picks another, VENV=.venv312 keeps its virtual environment apart.
+PYTHON ?= $(shell for p in python3.11 python3.12 python3.13 python3; do \
+	$$p -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' >/dev/null 2>&1 && { command -v $$p; break; }; done)
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
@@ -8,7 +11,8 @@ PYTEST_ARGS ?=
 .PHONY: run test test-fast clean
 
 $(BIN)/python:
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Heard needs Python 3.11, found " + sys.version.split()[0]'
+	@if [ -z "$(PYTHON)" ]; then echo "Heard needs Python 3.11, 3.12 or 3.13: none found on PATH (or set PYTHON=/path/to/python3.12)" >&2; exit 1; fi
+	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v[:2] >= (3, 11) else "Heard needs Python 3.11 or later; $(PYTHON) is " + sys.version.split()[0])'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 

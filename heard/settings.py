@@ -120,7 +120,7 @@ class Settings(BaseSettings):
         "complaints@heard.localhost", description="From address of everything Heard sends by email."
     )
     policy_file: Path | None = Field(
-        None, description="Council policy file (TOML); empty uses the built-in defaults of DOMAIN.md."
+        None, description="Council policy file (TOML); empty uses the built-in defaults (docs/timescales.md)."
     )
     timezone: str = Field("Europe/London", description="Time zone that working days are counted in.")
     sweep_interval_seconds: int = Field(

@@ -66,7 +66,7 @@ class Role(StrEnum):
 
 
 class SafeguardingLevel(StrEnum):
-    """How sure Heard is that a message tells of a child at risk (DESIGN.md: a guess never speaks as a fact)."""
+    """How sure Heard is that a message tells of a child at risk (docs/safeguarding.md: a guess never alarms a child)."""
 
     disclosure = "disclosure"  # explicit words of current harm or danger: crisis reply, urgent
     possible = "possible"  # something a recall-tuned model noticed: officers check, the person is not alarmed

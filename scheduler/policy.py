@@ -1,7 +1,7 @@
 """The council policy: timescales for both procedures, closures, reminders, advocacy and retention.
 
 A council's TOML file is laid over the built-in defaults (`default_policy.toml`, the numbers of
-DOMAIN.md), so it need only say what differs. Every value is validated; a mistake is reported
+docs/timescales.md), so it need only say what differs. Every value is validated; a mistake is reported
 as one line naming the file and the key.
 """
 

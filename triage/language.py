@@ -1,5 +1,5 @@
 """Which language a message is in, when it is surely not English: officers arrange an
-interpreter (DOMAIN.md: note the need, never let it delay the clock) and the chat tells the
+interpreter (docs/taxonomy.md: note the need, never let it delay the clock) and the chat tells the
 person they may write in their own language.
 
 py3langid ships its own model (no download at run time). It is loaded once, on first use,

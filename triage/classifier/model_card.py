@@ -190,7 +190,7 @@ def _blind(metrics: dict[str, Any]) -> str:
     return f"""### Blind test set (writers who never saw the corpus)
 
 `tests/data/blind_set.jsonl` ({blind['examples']} messages, `tests/data/BLIND_SET.md`): written from LABELS.md and
-DOMAIN.md alone, never trained or tuned on. This is the best estimate here of how the model does on new text.
+the domain rules now in docs/ alone, never trained or tuned on. This is the best estimate here of how the model does on new text.
 
 | measure | blind set |
 |---|---|
