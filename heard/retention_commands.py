@@ -15,7 +15,7 @@ import click
 def retention(at: str | None, dry_run: bool, as_json: bool) -> None:
     """Delete the personal data the retention schedule ([retention] in the policy file) says is
     due: cases and compliments some years after they closed, auto-replies and bounces that never
-    became a case, and raw emails once read. An anonymous statistical record of each case stays,
+    became a case, raw emails once read, and officers' old sign-in records. An anonymous statistical record of each case stays,
     so annual reports do not change. A case on legal hold is listed and never deleted."""
     from heard.cli import Context, moment
     from heard.report_commands import _migrated
@@ -38,7 +38,7 @@ def retention(at: str | None, dry_run: bool, as_json: bool) -> None:
     click.echo(f"Retention as at {now.isoformat()}: {len(result.due)} due ({held} on legal hold); "
                f"{'nothing deleted (dry run)' if dry_run else f'{result.deleted} deleted'}")
     for d in result.due:
-        what = d.reference or f"message {d.message_id}"
+        what = d.reference or (f"message {d.message_id}" if d.message_id else f"{d.count} records")
         closed = f"closed {d.closed_on.isoformat()}" if d.closed_on else ""
         click.echo(f"  {what:<18} {d.rule:<11} due {d.due_on.isoformat()} {closed}{'  HELD: not deleted' if d.held else ''}")
 

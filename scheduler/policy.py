@@ -115,6 +115,7 @@ class RetentionPolicy(_Strict):
     compliment_years: PositiveInt = 2  # a compliment, after it closes
     not_a_case_days: PositiveInt = 90  # auto-replies and bounces that never became a case, after they came
     raw_email_days: PositiveInt = 90  # an email's original bytes, after it was read (its text stays with the case)
+    sign_in_days: PositiveInt = 180  # officers' ended sign-ins and sign-in attempts (addresses, browsers), after they ended
 
 
 class Policy(_Strict):

@@ -7,6 +7,9 @@ Rules (periods from the policy's `[retention]`):
 3. `not_a_case`: an auto-reply or bounce that never became a case, `not_a_case_days` after it came;
 4. `raw_email`: an email's original bytes, `raw_email_days` after it was read; its text stays
    with its case until the case goes.
+5. `sign_ins`: officers' sign-ins (the address and browser each came from) `sign_in_days` after
+   they ended, and sign-in attempts as long after they were made: kept that long to look into
+   a break-in, then personal data of the council's own staff with no use left.
 A case on legal hold is listed (with `held`) and never deleted, nor are its raw emails. Each
 case goes in a transaction of its own, claimed by a conditional update, so two runs at once
 delete it once; the audit records the reference, the rule and how many rows went.
@@ -23,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from models import AuditEvent, Case, Message
+from models import AuditEvent, Case, Message, OfficerSession, SignInAttempt
 from models.db import session_scope
 from models.enums import CaseStatus, Channel, Direction, Kind, MessageState
 from models.retention import Erased, erase_case, erase_messages, forget_contacts, held_case_ids
@@ -44,6 +47,7 @@ class Due:
     closed_on: date | None = None
     case_id: int | None = None
     message_id: int | None = None
+    count: int | None = None  # records due together under one rule (sign-ins), listed as one line
 
     def public(self) -> dict[str, Any]:
         row = asdict(self)
@@ -130,9 +134,22 @@ class Schedule:
                if i not in gone and case_id not in cases_due]
         return not_a_case + raw
 
+    def _sign_ins(self, until: date) -> tuple[sa.Delete, sa.Delete]:
+        """Sign-ins that ended (or reached their lifetime), and attempts made, before the cutoff."""
+        cutoff = _start_of(until - timedelta(days=self.policy.sign_in_days - 1), self.zone)
+        s, a = OfficerSession.__table__, SignInAttempt.__table__  # type: ignore[attr-defined]
+        return (sa.delete(s).where(sa.func.coalesce(s.c.ended_at, s.c.expires_at) < cutoff),
+                sa.delete(a).where(a.c.at < cutoff))
+
+    def sign_ins(self, session: Session, until: date) -> list[Due]:
+        found = sum(session.execute(sa.select(sa.func.count()).select_from(d.table).where(d.whereclause)).scalar_one()
+                    for d in self._sign_ins(until))
+        return [Due("sign_ins", until, count=found)] if found else []
+
     def due(self, session: Session, until: date) -> list[Due]:
         cases = self.cases(session, until)
-        return cases + self.messages(session, until, {d.case_id for d in cases if not d.held})  # type: ignore[misc]
+        return (cases + self.messages(session, until, {d.case_id for d in cases if not d.held})  # type: ignore[misc]
+                + self.sign_ins(session, until))
 
 
 def audit(session: Session, now: datetime, case_id: int | None, action: str, **detail: Any) -> None:
@@ -182,7 +199,10 @@ def run(engine: Engine, policy: RetentionPolicy, zone: ZoneInfo, now: datetime, 
         dropped = session.execute(sa.update(m).where(m.c.id.in_(raw_ids)).values(raw_bytes=None)).rowcount
         if dropped:
             counts["raw_email"] = dropped
-        result.deleted += counts.get("not_a_case", 0) + dropped
+        sign_ins = sum(session.execute(d).rowcount for d in schedule._sign_ins(today))
+        if sign_ins:
+            counts["sign_ins"] = sign_ins
+        result.deleted += counts.get("not_a_case", 0) + dropped + sign_ins
         if counts:
             audit(session, now, None, "retention_run", deleted=result.deleted, **{f"by_{k}": v for k, v in sorted(counts.items())})
     result.counts = counts

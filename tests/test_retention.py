@@ -4,7 +4,7 @@ report does not change."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -38,7 +38,8 @@ def search_rows(engine) -> set[int]:  # type: ignore[no-untyped-def]
 
 
 def test_the_policy_has_a_retention_schedule_checked_at_start(tmp_path: Path) -> None:
-    assert load_policy().retention == RetentionPolicy(case_years=6, compliment_years=2, not_a_case_days=90, raw_email_days=90)
+    assert load_policy().retention == RetentionPolicy(case_years=6, compliment_years=2, not_a_case_days=90, raw_email_days=90,
+                                                                   sign_in_days=180)
     path = tmp_path / "policy.toml"
     path.write_text("[retention]\ncase_years = 7\n")
     assert load_policy(path).retention.case_years == 7
@@ -142,6 +143,39 @@ def test_a_dry_run_lists_and_deletes_nothing(engine) -> None:  # type: ignore[no
     assert result.deleted == 0 and erased(engine) == set()
     with Session(engine) as session:
         assert Schedule(POLICY, LONDON).cases(session, date(2026, 2, 2)) == []
+
+
+def test_officers_old_sign_ins_and_attempts_go_after_their_period_and_current_ones_stay(engine) -> None:  # type: ignore[no-untyped-def]
+    """Each sign-in keeps the address and browser it came from: the council's own staff's
+    personal data, kept `sign_in_days` (180) to look into a break-in, then deleted."""
+    from models import OfficerSession, SignInAttempt
+    from tests.web_helpers import add
+
+    now = utc(date(2026, 11, 27))
+    officer = add(engine, "olu")
+    old, recent = now - timedelta(days=200), now - timedelta(days=100)
+
+    def signed_in(began: datetime, lifetime: timedelta, ended: datetime | None) -> OfficerSession:
+        return OfficerSession(token_hash=f"{began.isoformat()}-{lifetime}-{ended}"[:64], officer_id=officer, created_at=began,
+                              last_seen_at=began, expires_at=began + lifetime, ended_at=ended, address="203.0.113.9",
+                              user_agent="Firefox")
+
+    with session_scope(engine) as session:
+        session.add_all([signed_in(old, timedelta(hours=12), old + timedelta(hours=1)),  # signed out 200 days ago: goes
+                         signed_in(old, timedelta(hours=12), None),  # its lifetime ran out 200 days ago: goes
+                         signed_in(recent, timedelta(hours=12), recent + timedelta(hours=1)),  # 100 days ago: stays
+                         signed_in(now - timedelta(hours=1), timedelta(hours=12), None),  # signed in now: stays
+                         SignInAttempt(name_key="olu", address="203.0.113.9", at=old, succeeded=False),  # goes
+                         SignInAttempt(name_key="olu", address="203.0.113.9", at=recent, succeeded=True)])  # stays
+
+    listed = run(engine, POLICY, LONDON, now, dry_run=True)
+    assert [d.public() for d in listed.due] == [{"rule": "sign_ins", "due_on": "2026-11-27", "held": False, "reference": None, "closed_on": None, "count": 3}]
+    result = run(engine, POLICY, LONDON, now)
+    assert result.counts == {"sign_ins": 3} and result.deleted == 3
+    with Session(engine) as session:
+        assert sorted(s.created_at.date() for s in session.exec(select(OfficerSession))) == [recent.date(), now.date()]
+        assert [a.at.date() for a in session.exec(select(SignInAttempt))] == [recent.date()]
+    assert run(engine, POLICY, LONDON, now).due == []  # once gone, nothing more is due
 
 
 def test_the_annual_report_for_any_past_year_is_the_same_after_deletion(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
