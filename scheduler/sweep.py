@@ -13,6 +13,7 @@ and under the single writer lock on SQLite; every outbox row has an idempotency 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,8 @@ from scheduler.clock import Clock
 from scheduler.outbox import enqueue, row, take_write_lock
 
 BATCH = 5000
+DEADLOCK, DEADLOCK_TRIES = "40P01", 5  # PostgreSQL's deadlock_detected
+log = logging.getLogger("heard.scheduler")
 WINDOWS = (DeadlineKind.stage_2_request, DeadlineKind.stage_3_request)
 D, C = Deadline.__table__, Case.__table__
 
@@ -49,6 +52,20 @@ class Sweep:
         self.policy, self.calendar = clock.policy, clock.calendar
 
     def run(self, now: datetime, *, dry_run: bool = False) -> SweepResult:
+        """One sweep; on PostgreSQL, tried again when it deadlocks with another sweep. Two sweeps
+        at once (two schedulers, or `heard sweep` beside them) update the same deadlines in their
+        own orders; PostgreSQL then rolls one back whole, and it can simply run again, since
+        every outbox row it writes has an idempotency key."""
+        for attempt in range(1, DEADLOCK_TRIES + 1):
+            try:
+                return self._run(now, dry_run=dry_run)
+            except sa.exc.OperationalError as exc:
+                if getattr(exc.orig, "sqlstate", None) != DEADLOCK or attempt == DEADLOCK_TRIES:
+                    raise
+                log.warning("sweep deadlocked with another sweep (try %d of %d); running it again", attempt, DEADLOCK_TRIES)
+        raise AssertionError("unreachable")
+
+    def _run(self, now: datetime, *, dry_run: bool) -> SweepResult:
         from scheduler.advocacy import advocacy_pass
         from scheduler.digest import digest_pass
 

@@ -98,3 +98,39 @@ def test_a_sweep_killed_half_way_loses_nothing_and_repeats_nothing(sqlite_engine
     with sqlite_engine.connect() as conn:
         waiting = conn.execute(sa.select(sa.func.count()).select_from(Deadline).where(Deadline.next_action_on <= TODAY)).scalar_one()
     assert waiting == 0
+
+
+@pytest.mark.postgres
+def test_a_sweep_that_deadlocks_with_another_writer_runs_again_and_finishes(engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
+    """Two writers updating the same deadlines in opposite orders: PostgreSQL rolls the sweep
+    back whole (it notices first), and the sweep runs again instead of failing (as `heard sweep`
+    beside two schedulers once did in the soak test)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer: nothing to deadlock with")
+    from scheduler.sweep import Sweep
+    from zoneinfo import ZoneInfo
+
+    seed_deadlines(engine, CLOCK, cases=3, due_every=100, today=TODAY)
+    with engine.begin() as conn:
+        first, second = conn.execute(sa.select(Deadline.id).order_by(Deadline.id).limit(2)).scalars().all()
+        conn.execute(sa.update(Deadline).where(Deadline.id.in_([first, second])).values(due_on=date(2026, 11, 2)))
+    other = engine.connect()
+    other.begin()
+    other.exec_driver_sql("SET LOCAL deadlock_timeout = '20s'")  # the sweep notices the deadlock first
+    other.execute(sa.update(Deadline).where(Deadline.id == second).values(next_action_on=None))
+    outcome: list[object] = []
+    sweeping = threading.Thread(target=lambda: outcome.append(
+        Sweep(engine, CLOCK, ZoneInfo("Europe/London")).run(datetime(2026, 11, 24, 7, tzinfo=UTC))))
+    with caplog.at_level("WARNING", logger="heard.scheduler"):
+        sweeping.start()
+        with engine.connect() as watch:  # until the sweep has marked the first missed and waits for the second
+            waiting = sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
+            stop = time.monotonic() + 30
+            while not watch.execute(waiting).scalar() and time.monotonic() < stop:
+                time.sleep(0.02)
+        other.execute(sa.update(Deadline).where(Deadline.id == first).values(next_action_on=None))  # opposite order
+        other.rollback()
+        other.close()
+        sweeping.join(60)
+    assert outcome and outcome[0].missed == 2, outcome  # type: ignore[attr-defined]
+    assert "sweep deadlocked with another sweep" in caplog.text
