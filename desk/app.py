@@ -109,8 +109,7 @@ def create_app(
                        max_upload_bytes=attachment_max_bytes + MAX_FORM_BYTES)  # a scan and the form around it
     hosts = {"localhost", "127.0.0.1", *allowed_hosts} | ({public.hostname} if public.hostname else set())
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=sorted(h for h in hosts if h))
-    app.add_middleware(metrics.Timing)  # outermost: every answer is timed, refusals included
-    app.add_middleware(RequestLog)  # outermost: every request, refused or not, has an id and a log line
+    app.add_middleware(RequestLog)  # outermost: every request, refused or not, has an id, a log line and its time
 
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:

@@ -11,7 +11,7 @@ Two kinds of figure, kept apart on purpose:
   millions (`heard_metrics_database_seconds` says how long it took).
 - **From this process** (the `prometheus_client` default registry): what came in and what was
   turned away (triage/figures.py), the classifier's time (triage/timed.py) and the web app's
-  request time by route (`Timing`, below). A process knows only its own; Prometheus adds them up.
+  request time by route (timed by `desk.request_id.RequestLog`). A process knows only its own; Prometheus adds them up.
   A `heard serve` process without the web app serves its own on a loopback port instead
   (`HEARD_METRICS_PORT`, heard/serve.py).
 
@@ -35,7 +35,6 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
-from starlette.types import ASGIApp, Message as AsgiMessage, Receive, Scope, Send
 
 from models import heartbeat
 from models.columns import UTCDateTime
@@ -53,32 +52,6 @@ WEB_SECONDS = Histogram(
     "heard_web_request_seconds", "Time the web app took to answer, by route (its template, not the path), method and status.",
     ["route", "method", "status"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
-
-
-class Timing:
-    """ASGI middleware timing each request under its route's template (`/cases/{reference}`), so
-    the label's values are as few as the routes; anything no route matched is `unmatched`."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started, status = time.perf_counter(), 500
-
-        async def sending(message: AsgiMessage) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            WEB_SECONDS.labels(route, scope["method"], str(status)).observe(time.perf_counter() - started)
 
 
 class DatabaseFigures(Collector):

@@ -1,10 +1,11 @@
-"""Every web request gets an id, and one log line when it is answered.
+"""Every web request gets an id, one log line and one latency figure when it is answered.
 
 The id is the `X-Request-ID` a reverse proxy sent, when it is a sane one (1–64 of
 A–Z a–z 0–9 . _ : -), or one made here; it goes back in the response's `X-Request-ID` and on
 every log line written while the request is handled (`current_request_id`, read by the log
 formatter). The request's line names its route template (`/cases/{reference}`), never its
-path or query string: those can hold what an officer searched for or a chat's words.
+path or query string: those can hold what an officer searched for or a chat's words. The same
+timing goes to /metrics (`heard_web_request_seconds`), so a request is timed once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import time
 import uuid
 from contextvars import ContextVar
 from typing import Any
+
+from desk.metrics import WEB_SECONDS
 
 log = logging.getLogger("heard.web")
 
@@ -67,14 +70,16 @@ class RequestLog:
         try:
             await self.app(scope, receive, send_with_id)
         except BaseException:
-            self._log(scope, status, time.monotonic() - began)
+            self._answered(scope, status, time.monotonic() - began)
             raise  # the id stays set: the server's line about the error carries it too
-        self._log(scope, status, time.monotonic() - began)
+        self._answered(scope, status, time.monotonic() - began)
         _request_id.reset(token)
 
     @staticmethod
-    def _log(scope: dict[str, Any], status: int, seconds: float) -> None:
-        route = getattr(scope.get("route"), "path", None) or "(no route)"
+    def _answered(scope: dict[str, Any], status: int, seconds: float) -> None:
+        template = getattr(scope.get("route"), "path", None)
+        WEB_SECONDS.labels(template or "unmatched", scope["method"], str(status)).observe(seconds)
+        route = template or "(no route)"
         level = logging.DEBUG if scope.get("path", "").startswith(QUIET) and status < 500 else logging.INFO
         if not log.isEnabledFor(level):
             return
