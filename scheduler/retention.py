@@ -134,16 +134,15 @@ class Schedule:
                if i not in gone and case_id not in cases_due]
         return not_a_case + raw
 
-    def _sign_ins(self, until: date) -> tuple[sa.Delete, sa.Delete]:
+    def _sign_ins(self, until: date) -> list[tuple[sa.Table, sa.ColumnElement[bool]]]:
         """Sign-ins that ended (or reached their lifetime), and attempts made, before the cutoff."""
         cutoff = _start_of(until - timedelta(days=self.policy.sign_in_days - 1), self.zone)
         s, a = OfficerSession.__table__, SignInAttempt.__table__  # type: ignore[attr-defined]
-        return (sa.delete(s).where(sa.func.coalesce(s.c.ended_at, s.c.expires_at) < cutoff),
-                sa.delete(a).where(a.c.at < cutoff))
+        return [(s, sa.func.coalesce(s.c.ended_at, s.c.expires_at) < cutoff), (a, a.c.at < cutoff)]
 
     def sign_ins(self, session: Session, until: date) -> list[Due]:
-        found = sum(session.execute(sa.select(sa.func.count()).select_from(d.table).where(d.whereclause)).scalar_one()
-                    for d in self._sign_ins(until))
+        found = sum(session.execute(sa.select(sa.func.count()).select_from(table).where(old)).scalar_one()
+                    for table, old in self._sign_ins(until))
         return [Due("sign_ins", until, count=found)] if found else []
 
     def due(self, session: Session, until: date) -> list[Due]:
@@ -199,7 +198,7 @@ def run(engine: Engine, policy: RetentionPolicy, zone: ZoneInfo, now: datetime, 
         dropped = session.execute(sa.update(m).where(m.c.id.in_(raw_ids)).values(raw_bytes=None)).rowcount
         if dropped:
             counts["raw_email"] = dropped
-        sign_ins = sum(session.execute(d).rowcount for d in schedule._sign_ins(today))
+        sign_ins = sum(session.execute(sa.delete(table).where(old)).rowcount for table, old in schedule._sign_ins(today))
         if sign_ins:
             counts["sign_ins"] = sign_ins
         result.deleted += counts.get("not_a_case", 0) + dropped + sign_ins
