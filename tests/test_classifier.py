@@ -354,6 +354,30 @@ def test_disclosures_told_in_passing_speak_and_their_everyday_look_alikes_do_not
     assert not any(s.startswith(("sexual:", "self_harm:", "threats:")) for s in ordinary.safeguarding_signals)
 
 
+@pytest.mark.parametrize(
+    ("disclosure", "everyday"),
+    [
+        # a laugh, then "but": the joke is over before the disclosure starts
+        ("just to say im fine lol but my mum hasnt come home since saturday. im 14",
+         "lol my mum hasnt come home from bingo yet so im having chips"),
+        # "not gonna lie" means "honestly", not a negation
+        ("not gonna lie i took like 20 of my mums sleeping tablets an hour ago and now im scared",
+         "not gonna lie i took my tablets late because the carer forgot to remind me"),
+        # a negation does not reach across "so" into the next clause
+        ("u lot never listened so i ran off. im at some lads flat in another town and im not allowed out",
+         "u lot never listened so i rang the complaints line instead"),
+        ("someone keeps messaging me saying they know where my placement is and theyre coming to finish me",
+         "my social worker is coming to finish the forms with me on friday"),
+    ],
+)
+def test_a_turn_of_the_sentence_ends_a_joke_or_a_negation(clf: Classifier, disclosure: str, everyday: str) -> None:
+    """Teenagers laugh or say "not gonna lie" before what matters; the rules read past it."""
+    told = clf.classify(disclosure)
+    assert told.safeguarding_level == "disclosure", told.safeguarding_signals
+    assert any(not s.startswith("model:") for s in told.safeguarding_signals), told.safeguarding_signals
+    assert find_signals(everyday) == [], find_signals(everyday)
+
+
 def test_if_i_dont_is_a_condition_not_a_negation() -> None:
     assert "threats:will_hurt" in find_signals("i have to go to contact because if i dont behave hes gonna kill mum")
     assert find_signals("he would never hurt my mum, he's not like that") == []
