@@ -378,6 +378,24 @@ def test_a_turn_of_the_sentence_ends_a_joke_or_a_negation(clf: Classifier, discl
     assert find_signals(everyday) == [], find_signals(everyday)
 
 
+@pytest.mark.parametrize(
+    ("text", "signal"),
+    [
+        ("the boy was beaten up last week for losing a package", "disclosure:got_hit"),
+        ("he is being made to cut and bag drugs at an address near his flat", "exploitation:running"),
+        ("theyve stopped giving me breakfast and tea as a consequence, this is day 3", "locked:locked_in"),
+        ("she told me she is being passed round by a man she calls her boyfriend", "sexual:older_men"),
+        ("the new house rules are a joke. no food in bedrooms, no mates round on school nights", None),
+        ("im so done with being passed around, 6 PAs in 3 years", None),
+        ("their mother went through a very bad patch with her drinking last winter and has been sober since", None),
+    ],
+)
+def test_rules_read_what_the_first_blind_set_showed_they_misread(text: str, signal: str | None) -> None:
+    """Faults found by reading the first blind set (since then a development set; the second is unseen)."""
+    found = find_signals(text)
+    assert (signal in found) if signal else found == [], found
+
+
 def test_if_i_dont_is_a_condition_not_a_negation() -> None:
     assert "threats:will_hurt" in find_signals("i have to go to contact because if i dont behave hes gonna kill mum")
     assert find_signals("he would never hurt my mum, he's not like that") == []
