@@ -92,6 +92,7 @@ def register(cli: click.Group) -> None:
 
         Reproducible: the same corpus gives the same metrics. Takes under a minute on two cores."""
         from triage.classifier.corpus import CorpusError
+        from triage.classifier.model_card import BLIND_SETS
         from triage.classifier.persistence import DEFAULT_ARTEFACT
         from triage.classifier.training import train as run_training
 
@@ -111,14 +112,14 @@ def register(cli: click.Group) -> None:
             f"cross-validated: kind macro-F1 {cv['kind_macro_f1']:.3f}, reason micro-F1 {cv['reason_micro_f1']:.3f}, "
             f"role accuracy {cv['role_accuracy']:.3f}, safeguarding recall {cv['safeguarding_recall']:.3f}"
         )
-        for name, part in (("held-out", held), ("blind set", s.get("blind_set"))):
-            if part:
-                click.echo(
-                    f"{name}: safeguarding recall {part['safeguarding_recall']:.3f} (disclosure level "
-                    f"{part['disclosure_recall']:.3f}); on ordinary complaints `disclosure` "
-                    f"{part['disclosure_false_positive_rate_ordinary']:.3f}, `possible` {part['possible_rate_ordinary']:.3f}; "
-                    f"primary reason {part['primary_reason_accuracy']:.3f}"
-                )
+        blind = [(label, s[key]) for key, (label, _) in BLIND_SETS.items() if key in s]
+        for name, part in [("held-out", held), *blind]:
+            click.echo(
+                f"{name}: safeguarding recall {part['safeguarding_recall']:.3f} (disclosure level "
+                f"{part['disclosure_recall']:.3f}); on ordinary complaints `disclosure` "
+                f"{part['disclosure_false_positive_rate_ordinary']:.3f}, `possible` {part['possible_rate_ordinary']:.3f}; "
+                f"primary reason {part['primary_reason_accuracy']:.3f}"
+            )
 
     @cli.command()
     @click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,

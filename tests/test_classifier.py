@@ -17,7 +17,7 @@ import skops.io as sio
 
 from models.enums import Kind, Role
 from triage.classifier import ArtefactError, Classification, Classifier, load_classifier
-from triage.classifier.corpus import load_corpus
+from triage.classifier.corpus import Example, load_corpus, near_duplicates
 from triage.classifier.eligibility import flag_rules
 from triage.classifier.persistence import (
     DEFAULT_ARTEFACT,
@@ -560,10 +560,26 @@ def test_the_shipped_metrics_report_the_blind_set_beside_cross_validation() -> N
     assert "blind" in card.lower()
 
 
-def test_the_blind_set_is_never_trained_on() -> None:
-    blind = {json.loads(line)["text"] for line in (ROOT / "tests" / "data" / "blind_set.jsonl").read_text().splitlines() if line}
-    trained = {e.text for e in load_corpus()}
-    assert not blind & trained
+def test_the_shipped_metrics_report_the_unread_second_blind_set_too() -> None:
+    metrics = json.loads((DEFAULT_ARTEFACT.parent / "metrics.json").read_text())
+    blind = metrics["blind_set_2"]
+    assert blind["file"] == "blind_set_2.jsonl" and blind["examples"] >= 300
+    assert blind["safeguarding"]["disclosures"] >= 60
+    assert blind["safeguarding"]["recall"] == 1.0, blind["safeguarding"]["missed"]
+    card = (ROOT / "triage" / "MODEL_CARD.md").read_text()
+    assert "blind set 2" in card and "blind_set_2.jsonl" in card
+
+
+@pytest.mark.parametrize("name", ["blind_set.jsonl", "blind_set_2.jsonl"])
+def test_the_blind_sets_are_never_trained_on(name: str) -> None:
+    """Not a text of them in the corpus, nor one sharing more than half its words with a corpus text."""
+    blind = [json.loads(line)["text"] for line in (ROOT / "tests" / "data" / name).read_text().splitlines() if line]
+    corpus = load_corpus()
+    assert not set(blind) & {e.text for e in corpus}
+    probes = [Example(id=f"probe-{i}", text=t, kind="complaint", reasons=("delay",), primary_reason="delay", role="other",
+                      safeguarding=False, part="probe") for i, t in enumerate(blind)]  # fmt: skip
+    close = [(a, b) for a, b, _ in near_duplicates([*corpus, *probes], threshold=0.5) if a.startswith("probe-") != b.startswith("probe-")]
+    assert not close, close[:5]
 
 
 @pytest.mark.slow
