@@ -385,13 +385,19 @@ def test_a_turn_of_the_sentence_ends_a_joke_or_a_negation(clf: Classifier, discl
         ("he is being made to cut and bag drugs at an address near his flat", "exploitation:running"),
         ("theyve stopped giving me breakfast and tea as a consequence, this is day 3", "locked:locked_in"),
         ("she told me she is being passed round by a man she calls her boyfriend", "sexual:older_men"),
+        # found in the corpus's disclosures that no rule caught
+        ("my sister rang me from a phone box saying shes run away from her carers", "missing:gone_missing"),
+        ("my foster carer keeps leaving me and my foster brother on our own til 10pm", "neglect:left_alone"),
+        ("i have type 1 diabetes and the staff keep not buying my insulin on time", "neglect:medical"),
+        ("it was MY money that went missing and the manager called me a liar", None),
         ("the new house rules are a joke. no food in bedrooms, no mates round on school nights", None),
         ("im so done with being passed around, 6 PAs in 3 years", None),
         ("their mother went through a very bad patch with her drinking last winter and has been sober since", None),
     ],
 )
-def test_rules_read_what_the_first_blind_set_showed_they_misread(text: str, signal: str | None) -> None:
-    """Faults found by reading the first blind set (since then a development set; the second is unseen)."""
+def test_rules_read_what_they_misread_before(text: str, signal: str | None) -> None:
+    """Faults found by reading the first blind set (since then a development set; the second is
+    unread) and the corpus disclosures no rule caught."""
     found = find_signals(text)
     assert (signal in found) if signal else found == [], found
 
