@@ -144,6 +144,29 @@ def test_an_officers_summary_gets_its_main_reason(clf: Classifier) -> None:
     assert "confidentiality_records" not in [c for c, _ in result.reasons]
 
 
+def test_a_main_reason_no_threshold_chose_is_still_the_primary_and_listed() -> None:
+    """Officers' summaries often name their main reason less plainly than the rest: on summaries
+    it never saw, the classifier names as primary the best of all the codes (the primary head
+    and the reasons' scores weighed together, the weights fitted out of fold), and lists it
+    beside the reasons that cleared their thresholds even when it did not clear its own."""
+    from triage.classifier.training import fit_classifier
+
+    examples = load_corpus()
+    clf = fit_classifier([e for i, e in enumerate(examples) if i % 3])
+    margin, reason = clf.models.primary_mix
+    assert margin > 0 and reason > 0
+    texts = [e.text for i, e in enumerate(examples) if not i % 3 and e.style == "summary"]
+    results = clf.classify_many(texts)
+    x = clf.models.features.transform([clean(t) for t in texts])
+    best = np.array(clf.models.primary.labels)[clf.models.primary.decision(x).argmax(axis=1)]
+    threshold = dict(zip(clf.models.reasons.labels, clf.models.reasons.thresholds))
+    complaints = [(r, b) for r, b in zip(results, best) if r.kind is not Kind.compliment]
+    assert all(r.primary_reason == b and r.primary_reason in dict(r.reasons) for r, b in complaints)
+    added = [r for r, _ in complaints if dict(r.reasons)[r.primary_reason] < threshold[r.primary_reason]
+             and any(score >= threshold[code] for code, score in r.reasons)]  # fmt: skip
+    assert added
+
+
 @pytest.mark.parametrize("text", ["hello", "thanks", "👍", "😡😡😡", "?"])
 def test_one_word_or_emoji_alone_goes_to_review(clf: Classifier, text: str) -> None:
     assert clf.classify(text).needs_review

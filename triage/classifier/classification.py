@@ -7,8 +7,12 @@ Rules applied on top of the scores (why they exist):
   held-out data and recorded in the artefact);
 - fewer than half its words known to the model (another language, say) → `needs_review`:
   the scores of a text the model cannot read are confident-looking noise;
-- a compliment carries no reasons (LABELS.md); any other kind carries at least one, the
-  best-scoring, even when none clears its threshold;
+- a compliment carries no reasons (LABELS.md); any other kind carries those that clear
+  their thresholds and the primary reason, always one of them;
+- the primary reason is the primary head's first choice over all the codes (the reasons'
+  scores are mixed into that head, see models.py), added to the reasons when no threshold
+  chose it: a writer's main reason is often not the one they spell out most plainly, and a
+  primary picked only among the thresholded reasons could never be right then;
 - fewer than two words (a lone "hi", emoji, a sticker) → `needs_review`: one word is no
   account of anything, however confident the scores look;
 - safeguarding has two levels, whatever the confidence of anything else (a low-confidence
@@ -179,12 +183,13 @@ class Classifier:
         reason_top = reason_p.argmax(axis=1).tolist()
         reason_chosen = (reason_p >= m.reasons.thresholds).tolist()
         reason_scores = np.round(reason_p, 4).tolist()
-        primary_d = primary.tolist()
+        primary_best = primary.argmax(axis=1).tolist() if primary.shape[1] else []
         sg_p = expit(safeguarding[:, 0]).tolist()
         flag_on = (expit(flags) >= m.flags.thresholds).tolist()
         k_best, r_best = k_best.tolist(), r_best.tolist()
         sg_threshold = float(m.safeguarding.thresholds[0])
         labels, primary_labels = m.reasons.labels, m.primary.labels
+        label_index = {code: j for j, code in enumerate(labels)}
         results = []
         for i, text in enumerate(cleaned):
             if _nothing_to_read(text):
@@ -194,11 +199,14 @@ class Classifier:
             chosen_reasons: list[tuple[str, float]] = []
             primary_reason = None
             if kind is not Kind.compliment:
-                picks = [j for j, on in enumerate(reason_chosen[i]) if on] or [reason_top[i]]
+                picks = [j for j, on in enumerate(reason_chosen[i]) if on]
+                if primary_labels:
+                    primary_reason = str(primary_labels[primary_best[i]])
+                    if (j := label_index[primary_reason]) not in picks:
+                        picks.append(j)
+                picks = picks or [reason_top[i]]
                 chosen_reasons = sorted(((labels[j], reason_scores[i][j]) for j in picks), key=lambda cs: (-cs[1], cs[0]))
-                codes = {code for code, _ in chosen_reasons}
-                ranked = [(d, code) for d, code in zip(primary_d[i], primary_labels) if code in codes]
-                primary_reason = str(max(ranked)[1] if ranked else chosen_reasons[0][0])
+                primary_reason = primary_reason or chosen_reasons[0][0]
             signals = find_signals(text, today=today)
             level = safeguarding_level(signals, sg_p[i], sg_threshold, m.disclosure_threshold)
             if sg_p[i] >= sg_threshold:

@@ -95,7 +95,8 @@ and character {CHAR_NGRAMS[0]}–{CHAR_NGRAMS[1]}-grams within words ({final['fe
 SVMs with sigmoid calibration (scikit-learn `CalibratedClassifierCV`). Reasons,
 safeguarding and flags: one linear SVM per label, Platt-scaled on out-of-fold margins;
 each reason's threshold is tuned for F1 on out-of-fold scores; the primary reason is
-the best-ranked of the predicted reasons by a separate multi-class SVM. Seed
+the best of all the codes by a separate multi-class SVM with the reasons' margins mixed in
+(weights fitted on out-of-fold scores), added to the reasons if no threshold chose it. Seed
 {metrics['seed']}; saved with skops (allow-listed types only), scikit-learn version checked on load.
 
 ## Results

@@ -6,7 +6,8 @@
   probability by Platt scaling on out-of-fold margins, each code with its own threshold
   tuned for F1 on those out-of-fold probabilities among thresholds at which the code is
   right at least REASON_MIN_PRECISION of the time (a wrong reason on the queue is a
-  correction an officer must make); the primary reason is a separate linear model.
+  correction an officer must make); the primary reason is a separate linear model over all
+  the codes, with the reasons' margins mixed into it (`_primary_mix`).
 - safeguarding: the same kind of Platt-scaled SVM with two thresholds, both set on
   out-of-fold scores. The `possible` one is recall-tuned: where the model *on its own*
   catches 95% of disclosures, raised only as far as it takes to keep `possible` flags on
@@ -30,7 +31,7 @@ from datetime import date
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit
+from scipy.special import expit, logit
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
@@ -92,11 +93,12 @@ class TriageModels:
     kind: CalibratedClassifierCV
     role: CalibratedClassifierCV
     reasons: LinearHead
-    primary: LinearHead  # thresholds unused: it only ranks
+    primary: LinearHead  # thresholds unused: it only ranks (the reasons' scores folded in, see `_primary_mix`)
     safeguarding: LinearHead  # one label; its threshold is recall-tuned
     flags: LinearHead
     flag_rules_used: tuple[str, ...] = field(default=())  # flags whose phrase rules are OR-ed in
     disclosure_threshold: float = 1.0  # safeguarding score at which the model alone says `disclosure`
+    primary_mix: tuple[float, float] = (1.0, 0.0)  # weights of the primary margin and the reason logit folded into `primary`
 
 
 def _binary_head(x: sp.csr_matrix, y: np.ndarray, labels: Sequence[str], c: float, seed: int) -> LinearHead:
@@ -111,6 +113,51 @@ def _binary_head(x: sp.csr_matrix, y: np.ndarray, labels: Sequence[str], c: floa
         coefs.append(svm.coef_[0])
         intercepts.append(svm.intercept_[0])
     return LinearHead(tuple(labels), np.array(coefs, dtype=np.float64), np.array(intercepts), np.full(len(labels), 0.5))
+
+
+def _primary_head(x: sp.csr_matrix, named: np.ndarray, seed: int) -> LinearHead:
+    """One multi-class linear SVM over the codes named as primary, rows in REASONS order."""
+    svc = LinearSVC(C=PRIMARY_C, class_weight="balanced", random_state=seed).fit(x, named)
+    order = [list(svc.classes_).index(r) for r in REASONS if r in svc.classes_]
+    return LinearHead(tuple(svc.classes_[order]), svc.coef_[order].astype(np.float64), svc.intercept_[order], np.zeros(len(order)))
+
+
+def _primary_out_of_fold(x: sp.csr_matrix, named: np.ndarray, labels: Sequence[str], seed: int, strata: np.ndarray) -> np.ndarray:
+    """The primary head's margins for every example from a head that did not see it (a code a
+    fold never saw as primary gets a margin far below the rest)."""
+    oof = np.full((len(named), len(labels)), -10.0)
+    splitter = StratifiedKFold(FOLDS, shuffle=True, random_state=seed)
+    for train, test in splitter.split(np.zeros(len(strata)), strata):
+        if len(set(named[train])) < 2:
+            continue
+        head = _primary_head(x[train], named[train], seed)
+        oof[np.ix_(test, [labels.index(code) for code in head.labels])] = head.decision(x[test])
+    return oof
+
+
+def _primary_mix(margin: np.ndarray, reason_logit: np.ndarray, truth: np.ndarray, steps: int = 50) -> tuple[float, float]:
+    """Weights (a, b) of the primary score a·margin + b·logit(reason probability), the code with
+    the highest score being the primary: a conditional logit (softmax over the codes, two shared
+    weights) fitted by Newton's method on out-of-fold scores. The primary head learns which topic
+    writers put first, the reasons head how plainly each topic is raised; out of fold, the two
+    together name the writer's primary more often than either alone. Both are linear in the
+    features, so the mix is folded into the primary head's weights and costs nothing to apply."""
+    features = np.stack([margin, reason_logit], axis=-1)  # (examples, codes, 2)
+    rows = np.arange(len(truth))
+    w = np.array([1.0, 0.0])
+    for _ in range(steps):
+        z = features @ w
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        mean = np.einsum("nc,nck->nk", p, features)
+        g = (mean - features[rows, truth]).sum(axis=0) + 1e-3 * w
+        centred = features - mean[:, None, :]
+        h = np.einsum("nc,nck,ncl->kl", p, centred, centred) + 1e-3 * np.eye(2)
+        step = np.linalg.solve(h, g)
+        w = w - step
+        if np.abs(step).max() < 1e-9:
+            break
+    return float(w[0]), float(w[1])
 
 
 def _out_of_fold(x: sp.csr_matrix, y: np.ndarray, labels: Sequence[str], c: float, seed: int, strata: np.ndarray) -> np.ndarray:
@@ -201,12 +248,15 @@ def fit_models(
     reasons.thresholds = np.array([best_f1_threshold(oof[:, j], y_reasons[:, j], REASON_MIN_PRECISION) for j in range(len(REASONS))])
 
     progress("primary reason")
-    has_primary = [i for i, e in enumerate(examples) if e.primary_reason]
-    svc = LinearSVC(C=PRIMARY_C, class_weight="balanced", random_state=seed).fit(
-        x[has_primary], [examples[i].primary_reason for i in has_primary]
-    )
-    order = [list(svc.classes_).index(r) for r in REASONS if r in svc.classes_]
-    primary = LinearHead(tuple(svc.classes_[order]), svc.coef_[order].astype(np.float32), svc.intercept_[order], np.zeros(len(order)))
+    has_primary = np.array([i for i, e in enumerate(examples) if e.primary_reason], dtype=int)
+    named = np.array([examples[i].primary_reason for i in has_primary])
+    primary = _primary_head(x[has_primary], named, seed)
+    oof_primary = _primary_out_of_fold(x[has_primary], named, primary.labels, seed, strata[has_primary])
+    rows = [REASONS.index(code) for code in primary.labels]
+    reason_logit = logit(np.clip(oof[has_primary][:, rows], 1e-9, 1 - 1e-9))
+    mix = _primary_mix(oof_primary, reason_logit, np.array([primary.labels.index(code) for code in named]))
+    primary.coef = (mix[0] * primary.coef + mix[1] * reasons.coef[rows]).astype(np.float32)
+    primary.intercept = mix[0] * primary.intercept + mix[1] * reasons.intercept[rows]
 
     progress("safeguarding")
     y_sg = np.array([[e.safeguarding] for e in examples])
@@ -235,7 +285,7 @@ def fit_models(
         else:
             thresholds.append(alone)
     flags.thresholds = np.array(thresholds)
-    return TriageModels(features, kind, role, reasons, primary, safeguarding, flags, tuple(used), disclosure)
+    return TriageModels(features, kind, role, reasons, primary, safeguarding, flags, tuple(used), disclosure, mix)
 
 
 def _f1(predicted: np.ndarray, truth: np.ndarray) -> float:

@@ -59,6 +59,7 @@ def fit_classifier(
         "disclosure_threshold": float(models.disclosure_threshold),
         "flag_thresholds": dict(zip(FLAGS, map(float, models.flags.thresholds))),
         "flag_rules_used": list(models.flag_rules_used),
+        "primary_mix": {"primary_margin": round(models.primary_mix[0], 4), "reason_logit": round(models.primary_mix[1], 4)},
         "features": models.features.size,
         **(extra_meta or {}),
     }
