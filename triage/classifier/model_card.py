@@ -8,7 +8,13 @@ from typing import Any
 
 from triage.classifier.corpus import FLAGS, KINDS, REASONS, ROLES
 from triage.classifier.features import CHAR_NGRAMS
-from triage.classifier.models import DISCLOSURE_BUDGET, DISCLOSURE_PRECISION
+from triage.classifier.models import (
+    DISCLOSURE_BUDGET,
+    DISCLOSURE_PRECISION,
+    MODEL_RECALL_FLOOR,
+    POSSIBLE_BUDGET,
+    SAFEGUARDING_MODEL_RECALL,
+)
 
 
 def _pct(x: float) -> str:
@@ -63,8 +69,9 @@ the model has ever seen (another language, say) is marked `needs_review`.
   **{final.get('disclosure_threshold', 1.0):.2f}** (out of fold, messages above it were disclosures at least {DISCLOSURE_PRECISION:.0%} of the time,
   and no more than {DISCLOSURE_BUDGET:.1%} of ordinary complaints reached the `disclosure` level, the rules' false alarms included).
 - **`possible`** (officers only): any other rule signal, or a model score over the recall-tuned
-  threshold **{final['safeguarding_threshold']:.3f}** (signal `model:<score>`: the score at which the model on its own
-  catches 95% of out-of-fold disclosures). Officers see it marked and sorted high; the person is
+  threshold **{final['safeguarding_threshold']:.3f}** (signal `model:<score>`: set where the model on its own catches
+  {SAFEGUARDING_MODEL_RECALL:.0%} of out-of-fold disclosures, then raised while more than {POSSIBLE_BUDGET:.0%} of ordinary complaints would
+  be flagged, as long as the model alone keeps {MODEL_RECALL_FLOOR:.0%} and rules and model together lose no disclosure). Officers see it marked and sorted high; the person is
   not told to call 999 on a guess.
 
 The rules ignore jokes and idiom ("this delay is killing me", "lol"), negation just before a
