@@ -413,6 +413,20 @@ def test_a_turn_of_the_sentence_ends_a_joke_or_a_negation(clf: Classifier, discl
         ("my foster carer keeps leaving me and my foster brother on our own til 10pm", "neglect:left_alone"),
         ("i have type 1 diabetes and the staff keep not buying my insulin on time", "neglect:medical"),
         ("it was MY money that went missing and the manager called me a liar", None),
+        # found in a fourth writer's 150 disclosures and 100 look-alikes (next/sgz.jsonl)
+        ("is it normal for ur carer to pull ur hair when ur being cheeky", "disclosure:hit_me"),
+        ("the foster carer is pulling her hair out over the uniform grant form", None),
+        ("today 3 of them sat on me in the corridor and i couldnt breathe", "disclosure:acts"),
+        ("my teeth are black and my carer says dentists cost too much", "neglect:medical"),
+        ("unaliving myself is looking like the only option ngl", "self_harm:dont_want_to_be_here"),
+        ("i keep doing the thing again with the blade from my sharpener", "self_harm:told_through_acts"),
+        ("some teenagers are getting him to steal phones at the station", "exploitation:running"),
+        ("he keeps saying you know what happens to snitches when i walk past", "threats:told_through_acts"),
+        ("ive been self harm free for 14 months now", None),
+        ("our girl went missing for two hours on saturday and came back safely", None),
+        ("they confiscated my knife and said i can have it back when hes 18", None),
+        ("why does the sw keep asking if anyone hurts me at home", None),
+        ("i know where you are coming from but the form is late", None),
         ("the new house rules are a joke. no food in bedrooms, no mates round on school nights", None),
         ("im so done with being passed around, 6 PAs in 3 years", None),
         ("their mother went through a very bad patch with her drinking last winter and has been sober since", None),
@@ -420,7 +434,7 @@ def test_a_turn_of_the_sentence_ends_a_joke_or_a_negation(clf: Classifier, discl
 )
 def test_rules_read_what_they_misread_before(text: str, signal: str | None) -> None:
     """Faults found by reading the first blind set (since then a development set; the second is
-    unread) and the corpus disclosures no rule caught."""
+    unread), the corpus disclosures no rule caught, and a fourth writer's wordings (sgz.jsonl)."""
     found = find_signals(text)
     assert (signal in found) if signal else found == [], found
 
@@ -639,3 +653,13 @@ def test_the_rules_alone_reach_disclosure_on_the_hedged_disclosures_they_were_wr
     spoken = sum(safeguarding_level(find_signals(clean(r["text"]), today=EVALUATION_DATE), 0.0, 1.0, 1.0) == "disclosure"
                  for r in rows if r["safeguarding"])
     assert spoken >= 185, spoken
+
+
+def test_the_rules_speak_on_the_fourth_writers_disclosures_and_keep_quiet_on_their_look_alikes() -> None:
+    """triage/corpus/next/sgz.jsonl: 150 disclosures and 100 ordinary look-alikes by a writer who
+    never saw the rules. The rules alone put 56 of the disclosures at `disclosure` before they
+    were read and 78 after (the model corroborates most of the rest), and 4 look-alikes before, 2 after."""
+    rows = [json.loads(line) for line in (CORPUS_NEXT / "sgz.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    spoken = [safeguarding_level(find_signals(clean(r["text"]), today=EVALUATION_DATE), 0.0, 1.0, 1.0) == "disclosure" for r in rows]
+    assert sum(s for s, r in zip(spoken, rows) if r["safeguarding"]) >= 75
+    assert sum(s for s, r in zip(spoken, rows) if not r["safeguarding"]) <= 2
