@@ -413,7 +413,7 @@ def test_a_turn_of_the_sentence_ends_a_joke_or_a_negation(clf: Classifier, discl
         ("my foster carer keeps leaving me and my foster brother on our own til 10pm", "neglect:left_alone"),
         ("i have type 1 diabetes and the staff keep not buying my insulin on time", "neglect:medical"),
         ("it was MY money that went missing and the manager called me a liar", None),
-        # found in a fourth writer's 150 disclosures and 100 look-alikes (next/sgz.jsonl)
+        # found in a fourth writer's 150 disclosures and 100 look-alikes (sgz.jsonl)
         ("is it normal for ur carer to pull ur hair when ur being cheeky", "disclosure:hit_me"),
         ("the foster carer is pulling her hair out over the uniform grant form", None),
         ("today 3 of them sat on me in the corridor and i couldnt breathe", "disclosure:acts"),
@@ -656,10 +656,10 @@ def test_the_rules_alone_reach_disclosure_on_the_hedged_disclosures_they_were_wr
 
 
 def test_the_rules_speak_on_the_fourth_writers_disclosures_and_keep_quiet_on_their_look_alikes() -> None:
-    """triage/corpus/next/sgz.jsonl: 150 disclosures and 100 ordinary look-alikes by a writer who
+    """triage/corpus/sgz.jsonl: 150 disclosures and 100 ordinary look-alikes by a writer who
     never saw the rules. The rules alone put 56 of the disclosures at `disclosure` before they
     were read and 78 after (the model corroborates most of the rest), and 4 look-alikes before, 2 after."""
-    rows = [json.loads(line) for line in (CORPUS_NEXT / "sgz.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    rows = [json.loads(line) for line in (CORPUS_NEXT.parent / "sgz.jsonl").read_text(encoding="utf-8").splitlines() if line]
     spoken = [safeguarding_level(find_signals(clean(r["text"]), today=EVALUATION_DATE), 0.0, 1.0, 1.0) == "disclosure" for r in rows]
     assert sum(s for s, r in zip(spoken, rows) if r["safeguarding"]) >= 75
     assert sum(s for s, r in zip(spoken, rows) if not r["safeguarding"]) <= 2
