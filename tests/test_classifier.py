@@ -430,6 +430,15 @@ def test_a_turn_of_the_sentence_ends_a_joke_or_a_negation(clf: Classifier, discl
         ("my sister got a black eye from the swing at the park on sunday", None),
         ("why was my daughter's old self-harm mentioned in the referral to her football club", None),
         ("she has bruises on her arms and wont say where from", "injury:marks"),
+        # a fifth writer's (sgw.jsonl)
+        ("is it normal for a carer to slap you round the head when you answer back", "disclosure:hit_me"),
+        ("a girl of about 7 has been going through the communal bins for food", "neglect:no_food"),
+        ("they wont let me out of the house at all and the windows are screwed shut", "locked:locked_in"),
+        ("he tells me to take my top off and takes photos, he says its for art", "sexual:images"),
+        ("a lad in my year said hes bringing his older brothers gun to school monday", "threats:weapon"),
+        ("i got hit by a football in PE and my carer made a massive deal of it", None),
+        ("the social worker gave my address to my ex despite the non-molestation order", None),
+        ("why does my care plan say im aggressive, it follows me everywhere", None),
         ("the new house rules are a joke. no food in bedrooms, no mates round on school nights", None),
         ("im so done with being passed around, 6 PAs in 3 years", None),
         ("their mother went through a very bad patch with her drinking last winter and has been sober since", None),
@@ -666,3 +675,13 @@ def test_the_rules_speak_on_the_fourth_writers_disclosures_and_keep_quiet_on_the
     spoken = [safeguarding_level(find_signals(clean(r["text"]), today=EVALUATION_DATE), 0.0, 1.0, 1.0) == "disclosure" for r in rows]
     assert sum(s for s, r in zip(spoken, rows) if r["safeguarding"]) >= 75
     assert sum(s for s, r in zip(spoken, rows) if not r["safeguarding"]) <= 2
+
+
+def test_the_rules_speak_on_the_fifth_writers_disclosures_and_keep_quiet_on_their_look_alikes() -> None:
+    """triage/corpus/next/sgw.jsonl: 110 disclosures and 140 ordinary messages by a fifth writer,
+    read for the rules but not trained on. The rules alone put 54 of the disclosures at
+    `disclosure` before they were read and 65 after, and 7 ordinary messages before, 3 after."""
+    rows = [json.loads(line) for line in (CORPUS_NEXT / "sgw.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    spoken = [safeguarding_level(find_signals(clean(r["text"]), today=EVALUATION_DATE), 0.0, 1.0, 1.0) == "disclosure" for r in rows]
+    assert sum(s for s, r in zip(spoken, rows) if r["safeguarding"]) >= 63
+    assert sum(s for s, r in zip(spoken, rows) if not r["safeguarding"]) <= 3
