@@ -184,7 +184,7 @@ Confusion matrices: `heard evaluate` prints them; `triage/artefacts/metrics.json
 """
 
 
-# Each blind set under its metrics key (the file's stem), and what it is now.
+# Each blind set under its metrics key, and what it is now; `heard train` scores tests/data/<key>.jsonl for each.
 BLIND_SETS = {
     "blind_set": ("blind set 1", "`tests/data/blind_set.jsonl` (`tests/data/BLIND_SET.md`): its misses were read to find "
                   "faults in the phrase rules, so it is now a development set and its safeguarding figures are optimistic"),
@@ -194,7 +194,7 @@ BLIND_SETS = {
 
 
 def blind_reports(metrics: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(label, report) of each blind set the metrics hold, in order."""
+    """(label, report) of each blind set in a dict keyed by set (the metrics, or their summary), in order."""
     return [(label, metrics[key]) for key, (label, _) in BLIND_SETS.items() if key in metrics]
 
 
