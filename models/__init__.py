@@ -6,7 +6,7 @@ from models.access import OfficerSession, SignInAttempt
 from models.audit import AuditEvent, ConversationState, TrainingLabel, write_audit
 from models.audit_chain import AuditChainHead
 from models.cases import Advocacy, Case, Deadline, ReferenceSequence, StageRecord
-from models.db import DatabaseUnavailable, check_reachable, make_engine, session_scope
+from models.db import DatabaseUnavailable, check_reachable, make_engine, session_scope, upsert_insert
 from models.heartbeat import Heartbeat
 from models.messages import Attachment, Message
 from models.outbox import OutboxItem
@@ -46,5 +46,6 @@ __all__ = [
     "make_engine",
     "metadata",
     "session_scope",
+    "upsert_insert",
     "write_audit",
 ]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
@@ -34,6 +36,13 @@ def _sqlite_pragmas(dbapi_connection, busy_timeout_ms: int) -> None:  # type: ig
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.close()
+
+
+def upsert_insert(bind: sa.Connection | Session) -> Callable[..., Any]:
+    """The dialect's INSERT, which has ON CONFLICT (SQLite and PostgreSQL both): how two
+    writers racing to store the same key both succeed, one storing it and one finding it."""
+    dialect = bind.dialect if isinstance(bind, sa.Connection) else bind.get_bind().dialect
+    return postgresql.insert if dialect.name == "postgresql" else sqlite.insert
 
 
 def check_reachable(engine: Engine) -> None:

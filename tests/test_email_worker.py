@@ -193,6 +193,44 @@ def test_two_workers_process_every_message_exactly_once(engine: Engine) -> None:
     assert refs == [f"CSC-2026-{n:05d}" for n in range(1, total + 1)]  # none lost to a rolled-back batch
 
 
+def test_two_workers_meeting_the_same_new_senders_at_once_share_one_contact_each(engine: Engine) -> None:
+    """The race the test above can hit: both make contacts for the same new senders, in
+    different orders. The second waits for the first, finds its identities, and drops the
+    contacts it made (it once failed the message, or deadlocked the batch)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer: the second waits before it reads")
+    from models import ChannelIdentity, Contact
+    from models.enums import Channel
+    from triage.opening import contact_ids
+
+    senders = [f"new{n}@example.org" for n in range(4)]
+    first = Session(engine)
+    mine = contact_ids(first, Channel.email, senders)
+    theirs: list[dict[str, int]] = []
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            with Session(engine) as session:
+                theirs.append(contact_ids(session, Channel.email, list(reversed(senders)) + ["other@example.org"]))
+                session.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    racing = threading.Thread(target=second)
+    racing.start()
+    racing.join(1.0)
+    assert racing.is_alive(), "the second should wait for the first's identities"
+    first.commit()
+    first.close()
+    racing.join(30)
+    assert not errors, errors
+    assert {a: theirs[0][a] for a in senders} == mine
+    with Session(engine) as session:
+        assert len(session.exec(select(ChannelIdentity)).all()) == 5
+        assert len(session.exec(select(Contact)).all()) == 5  # none left over from the one that waited
+
+
 def test_the_claim_locks_rows_on_postgresql_and_skips_locked_ones(engine: Engine) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer; FOR UPDATE is PostgreSQL's")

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from models import Advocacy, Case, ChannelIdentity, Contact, Deadline, Message, audit_chain
+from models import Advocacy, Case, ChannelIdentity, Contact, Deadline, Message, audit_chain, upsert_insert
 from models.enums import Channel, DeadlineKind, Kind, OutboxStatus, Role, Stage, TriageState
 from scheduler import outbox, wording
 from scheduler.chase import bookmark_for
@@ -67,22 +67,35 @@ def reserve_references(session: Session, year: int, count: int) -> int:
 
 def contact_ids(session: Session, channel: Channel, addresses: Iterable[str]) -> dict[str, int]:
     """The contact behind each address, making a contact (and its channel identity) for each
-    address not seen before: one look-up, and one insert per table for the new ones."""
+    address not seen before: one look-up, and one insert per table for the new ones.
+
+    Two workers may meet the same new sender at once (PostgreSQL, more than one email
+    worker). Identities go in sorted, so the workers wait on each other rather than deadlock,
+    and `ON CONFLICT DO NOTHING`: the one that waited finds the other's identity and drops
+    the contact it had made for it."""
     wanted = list(dict.fromkeys(addresses))
     if not wanted:
         return {}
-    identity = ChannelIdentity.__table__
-    found = dict(session.execute(
-        sa.select(identity.c.address, identity.c.contact_id).where(identity.c.channel == channel, identity.c.address.in_(wanted))
-    ).all())
-    new = [a for a in wanted if a not in found]
+    identity, contact = ChannelIdentity.__table__, Contact.__table__
+
+    def look_up(among: list[str]) -> dict[str, int]:
+        return dict(session.execute(sa.select(identity.c.address, identity.c.contact_id)
+                                    .where(identity.c.channel == channel, identity.c.address.in_(among))).all())
+
+    found = look_up(wanted)
+    new = sorted(a for a in wanted if a not in found)
     if new:
-        contact = Contact.__table__
-        made = session.execute(
+        made = dict(zip(new, session.execute(
             sa.insert(contact).returning(contact.c.id, sort_by_parameter_order=True), [{"display_name": ""} for _ in new]
-        ).scalars().all()
-        found.update(zip(new, made, strict=True))
-        session.execute(sa.insert(identity), [{"contact_id": found[a], "channel": channel, "address": a} for a in new])
+        ).scalars().all(), strict=True))
+        stored = set(session.execute(
+            upsert_insert(session)(identity).on_conflict_do_nothing(index_elements=["channel", "address"])
+            .returning(identity.c.address),
+            [{"contact_id": made[a], "channel": channel, "address": a} for a in new]).scalars())
+        found.update({a: made[a] for a in stored})
+        if lost := [a for a in new if a not in stored]:
+            found.update(look_up(lost))
+            session.execute(sa.delete(contact).where(contact.c.id.in_([made[a] for a in lost])))
     return found
 
 

@@ -23,12 +23,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from triage import figures
 from bots.email.parse import message_ids
-from models import Message
+from models import Message, upsert_insert
 from models.enums import Channel, Direction
 
 log = logging.getLogger("heard.email")
@@ -209,7 +208,7 @@ def _insert_rows(conn: sa.Connection, rows: list[dict]) -> list[tuple[int, bool]
     if conn.dialect.name == "sqlite":
         stored = _insert_sqlite(conn, list(first.values()))
     else:
-        insert = _dialect_insert(conn)(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        insert = upsert_insert(conn)(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
         stored = {key: id_ for id_, key in conn.execute(insert.returning(table.c.id, table.c.dedupe_key), list(first.values()))}
     earlier = [key for key in first if key not in stored]
     known = dict(conn.execute(sa.select(table.c.dedupe_key, table.c.id).where(table.c.dedupe_key.in_(earlier))).all()) \
@@ -247,13 +246,6 @@ def _sqlite_value(value: Any) -> Any:
     if isinstance(value, dict | list):
         return json.dumps(value)
     return value
-
-
-def _dialect_insert(conn: sa.Connection) -> Callable[..., Any]:
-    """The dialect's INSERT, which has ON CONFLICT (SQLite and PostgreSQL both)."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert
-    return sqlite.insert
 
 
 def _defaults(row: dict) -> dict:
