@@ -61,7 +61,17 @@ def exists(conn: Connection, key: str) -> bool:
     return conn.execute(sa.select(TABLE.c.id).where(TABLE.c.idempotency_key == key)).first() is not None
 
 
+SWEEP_LOCK = 0x48454152  # "HEAR": the advisory lock one sweep at a time holds on PostgreSQL
+
+
 def take_write_lock(conn: Connection) -> None:
-    """SQLite: become the writer before reading, so no other sweep interleaves (PostgreSQL uses row locks)."""
+    """One sweep at a time, to its commit: SQLite by becoming the writer before reading,
+    PostgreSQL by a transaction-level advisory lock (released at commit, rollback or a killed
+    connection). Row locks alone were not enough: a sweep skips rows another holds
+    (`SKIP LOCKED`), so when that other was rolled back (a deadlock) and the first had marked
+    the rows missed meanwhile, their escalation waited for the next sweep; for a `heard sweep
+    --now` run by hand there was none."""
     if conn.dialect.name == "sqlite":
         conn.execute(sa.text("UPDATE referencesequence SET last = last WHERE year = -1"))
+    else:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SWEEP_LOCK})

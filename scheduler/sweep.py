@@ -7,8 +7,10 @@ One sweep, in one transaction:
 3. request windows that have closed are marked, so the case may close;
 4. advocacy follow-ups and referrals (see `advocacy`);
 5. the daily digest, on working days from the policy's digest time (see `digest`).
-Rows are taken with `FOR UPDATE SKIP LOCKED` on PostgreSQL (a second scheduler skips them)
-and under the single writer lock on SQLite; every outbox row has an idempotency key.
+Sweeps take turns: one at a time holds the sweep lock to its commit (see `take_write_lock`), so
+a second scheduler, or `heard sweep` beside them, runs after it and finds done what it did.
+Rows another writer holds (an officer's open transaction) are skipped (`FOR UPDATE SKIP
+LOCKED`), for the next sweep; every outbox row has an idempotency key.
 """
 
 from __future__ import annotations
@@ -52,17 +54,17 @@ class Sweep:
         self.policy, self.calendar = clock.policy, clock.calendar
 
     def run(self, now: datetime, *, dry_run: bool = False) -> SweepResult:
-        """One sweep; on PostgreSQL, tried again when it deadlocks with another sweep. Two sweeps
-        at once (two schedulers, or `heard sweep` beside them) update the same deadlines in their
-        own orders; PostgreSQL then rolls one back whole, and it can simply run again, since
-        every outbox row it writes has an idempotency key."""
+        """One sweep; on PostgreSQL, tried again when it deadlocks with another writer (an
+        officer's change to the same deadlines, taken in another order). PostgreSQL rolls the
+        sweep back whole, and it can simply run again, since every outbox row it writes has an
+        idempotency key."""
         for attempt in range(1, DEADLOCK_TRIES + 1):
             try:
                 return self._run(now, dry_run=dry_run)
             except sa.exc.OperationalError as exc:
                 if getattr(exc.orig, "sqlstate", None) != DEADLOCK or attempt == DEADLOCK_TRIES:
                     raise
-                log.warning("sweep deadlocked with another sweep (try %d of %d); running it again", attempt, DEADLOCK_TRIES)
+                log.warning("sweep deadlocked with another writer (try %d of %d); running it again", attempt, DEADLOCK_TRIES)
         raise AssertionError("unreachable")
 
     def _run(self, now: datetime, *, dry_run: bool) -> SweepResult:
