@@ -113,9 +113,14 @@ def test_a_sweep_that_deadlocks_with_another_writer_runs_again_and_finishes(engi
     with engine.begin() as conn:
         first, second = conn.execute(sa.select(Deadline.id).order_by(Deadline.id).limit(2)).scalars().all()
         conn.execute(sa.update(Deadline).where(Deadline.id.in_([first, second])).values(due_on=date(2026, 11, 2)))
+    # PostgreSQL looks for a deadlock once, `deadlock_timeout` after a wait begins: the sweep
+    # looks after 3 s (by then the other is waiting on it, however busy the machine), the
+    # other only after 60 s, so the sweep is the one rolled back.
+    engine.dispose()
+    sa.event.listen(engine, "connect", lambda dbapi, _record: (dbapi.execute("SET deadlock_timeout = '3s'"), dbapi.commit()))
     other = engine.connect()
     other.begin()
-    other.exec_driver_sql("SET LOCAL deadlock_timeout = '20s'")  # the sweep notices the deadlock first
+    other.exec_driver_sql("SET LOCAL deadlock_timeout = '60s'")
     other.execute(sa.update(Deadline).where(Deadline.id == second).values(next_action_on=None))
     outcome: list[object] = []
     sweeping = threading.Thread(target=lambda: outcome.append(
