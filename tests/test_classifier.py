@@ -205,6 +205,54 @@ def test_corroborated_rules_of_two_kinds_of_harm_corroborate_each_other() -> Non
     assert safeguarding_level([], 0.1, 0.3, 0.9) is None
 
 
+def test_the_model_vetoes_a_rule_only_when_all_but_sure_the_message_is_ordinary() -> None:
+    # a rule that speaks alone: `disclosure` unless the model's score is under the veto
+    assert safeguarding_level(["disclosure:hit_me"], 0.005, 0.3, 0.9, 0.013) == "possible"
+    assert safeguarding_level(["disclosure:hit_me"], 0.02, 0.3, 0.9, 0.013) == "disclosure"
+    assert safeguarding_level(["missing:gone_missing", "injury:marks"], 0.005, 0.3, 0.9, 0.013) == "possible"
+    assert safeguarding_level(["disclosure:hit_me"], 0.005, 0.3, 0.9) == "disclosure"  # no veto: the rules alone
+    assert safeguarding_level([], 0.005, 0.3, 0.9, 0.013) is None
+
+
+@pytest.mark.parametrize("text", [
+    "Dear Sir or Madam, In June our foster daughter told her teacher that we had hit her. The LADO investigated and found it "
+    "unfounded, and she has since told her social worker she made it up because she was cross about her phone being taken. "
+    "My complaint is that the new worker's report still lists it as a current concern and nobody has corrected it.",
+    "I am writing about the assessment of my family. In 2022 my son told his school that his dad hit him. His dad moved out, "
+    "there was a court case, and the file was closed after a year of help. The new social worker has written the whole thing "
+    "up again as if it is happening now, and it has upset my son badly. Please correct the record.",
+])
+def test_a_parent_complaining_about_an_old_allegation_is_not_told_to_call_999(clf: Classifier, text: str) -> None:
+    """A phrase rule fires ("hit her"), but the model, reading the whole letter, is all but sure
+    it is a records complaint: officers still see it (`possible`), the parent gets no crisis reply."""
+    result = clf.classify(text)
+    assert "disclosure:hit_me" in result.safeguarding_signals
+    assert result.safeguarding_level == "possible"
+
+
+@pytest.mark.parametrize("text", ["my foster dad hit me last night and i dont want to go back there",
+                                  "he hit me again when i got home from school and i have a mark on my arm"])
+def test_the_same_rule_in_a_child_telling_of_harm_now_is_still_a_disclosure(clf: Classifier, text: str) -> None:
+    assert clf.classify(text).safeguarding_level == "disclosure"
+
+
+def test_the_veto_moves_no_more_than_its_share_of_disclosures_out_of_fold() -> None:
+    """200 disclosures the rules catch, 5 of which the model scores very low out of fold: the
+    veto may move at most 1% of them (2), so it stops under the third lowest score."""
+    from triage.classifier.models import RULE_VETO_CAP, veto_threshold
+
+    truth = np.array([True] * 200 + [False] * 300)
+    oof = np.concatenate([[0.004, 0.006, 0.02, 0.03, 0.05], np.full(195, 0.9), np.full(300, 0.001)])
+    signals = [["disclosure:hit_me"]] * 200 + [["disclosure:hit_me"]] * 100 + [[]] * 200
+    v = veto_threshold(oof, truth, signals)
+    assert 0.006 < v <= 0.02
+    moved = sum(safeguarding_level(signals[i], oof[i], 0.3, 0.9, v) != "disclosure" for i in range(200))
+    assert moved == 2
+    assert all(safeguarding_level(signals[i], oof[i], 0.3, 0.9, v) == "possible" for i in range(200, 300))
+    assert veto_threshold(np.full(500, 0.0), truth, signals) == 0.0  # the model never speaks up: no veto
+    assert veto_threshold(np.full(500, 0.9), truth, signals) == RULE_VETO_CAP
+
+
 def test_the_disclosure_threshold_keeps_the_whole_level_within_its_budget() -> None:
     """Out of fold: 40 disclosures scoring 0.6–0.99, and 1,000 ordinary complaints of which the
     rules already put 10 at the `disclosure` level; the model may add at most 8 more (1.8%)."""
@@ -615,17 +663,20 @@ def test_the_shipped_metrics_report_the_blind_set_beside_cross_validation() -> N
     assert "blind" in card.lower()
 
 
-def test_the_shipped_metrics_report_the_unread_second_blind_set_too() -> None:
+@pytest.mark.parametrize("key", ["blind_set_2", "blind_set_3"])
+def test_the_shipped_metrics_report_the_later_blind_sets_too(key: str) -> None:
+    from triage.classifier.model_card import BLIND_SETS
+
     metrics = json.loads((DEFAULT_ARTEFACT.parent / "metrics.json").read_text())
-    blind = metrics["blind_set_2"]
-    assert blind["file"] == "blind_set_2.jsonl" and blind["examples"] >= 300
+    blind = metrics[key]
+    assert blind["file"] == f"{key}.jsonl" and blind["examples"] >= 300
     assert blind["safeguarding"]["disclosures"] >= 60
     assert blind["safeguarding"]["recall"] == 1.0, blind["safeguarding"]["missed"]
     card = (ROOT / "triage" / "MODEL_CARD.md").read_text()
-    assert "blind set 2" in card and "blind_set_2.jsonl" in card
+    assert BLIND_SETS[key][0] in card and f"{key}.jsonl" in card
 
 
-@pytest.mark.parametrize("name", ["blind_set.jsonl", "blind_set_2.jsonl"])
+@pytest.mark.parametrize("name", ["blind_set.jsonl", "blind_set_2.jsonl", "blind_set_3.jsonl"])
 def test_the_blind_sets_are_never_trained_on(name: str) -> None:
     """Not a text of them in the corpus, nor one sharing more than half its words with a corpus text."""
     blind = [json.loads(line)["text"] for line in (ROOT / "tests" / "data" / name).read_text().splitlines() if line]

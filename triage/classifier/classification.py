@@ -18,9 +18,10 @@ Rules applied on top of the scores (why they exist):
 - safeguarding has two levels, whatever the confidence of anything else (a low-confidence
   message that mentions harm is still flagged):
   `disclosure` when a phrase rule fires (explicit words of current harm; the rules in
-  `CORROBORATED` only when the model's score also clears its recall-tuned threshold) or the
-  score alone clears its precision-tuned threshold (right nearly always, out of fold): only
-  this level is urgent and gets the crisis reply;
+  `CORROBORATED` only when the model's score also clears its recall-tuned threshold; none
+  when the model is all but sure the message is ordinary, under its veto) or the score alone
+  clears its precision-tuned threshold (right nearly always, out of fold): only this level is
+  urgent and gets the crisis reply;
   `possible` for any other rule or a score over the recall-tuned threshold: officers see
   it, the person is not told to call 999 on a guess.
 """
@@ -208,7 +209,7 @@ class Classifier:
                 chosen_reasons = sorted(((labels[j], reason_scores[i][j]) for j in picks), key=lambda cs: (-cs[1], cs[0]))
                 primary_reason = primary_reason or chosen_reasons[0][0]
             signals = find_signals(text, today=today)
-            level = safeguarding_level(signals, sg_p[i], sg_threshold, m.disclosure_threshold)
+            level = safeguarding_level(signals, sg_p[i], sg_threshold, m.disclosure_threshold, m.rule_veto)
             if sg_p[i] >= sg_threshold:
                 signals.append(f"model:{sg_p[i]:.2f}")
             ruled = flag_rules(text, today=today, only=m.flag_rules_used) if m.flag_rules_used else set()

@@ -13,6 +13,7 @@ from triage.classifier.models import (
     DISCLOSURE_PRECISION,
     MODEL_RECALL_FLOOR,
     POSSIBLE_BUDGET,
+    RULE_VETO_LOSS,
     SAFEGUARDING_MODEL_RECALL,
 )
 
@@ -65,7 +66,9 @@ the model has ever seen (another language, say) is marked `needs_review`.
   (signals such as `disclosure:hit_me`, `self_harm:acts`, `threats:will_hurt`) — except the
   rules whose wording is as common in complaints about the past or about a process
   (`CORROBORATED` in `safeguarding_rules.py`: `missing:gone_missing`, `injury:marks`, …), which
-  need the model's agreement — or the model's score alone reaches the precision-tuned threshold
+  need the model's agreement, and none speaks when the model scores the message under its veto
+  **{final.get('rule_veto', 0.0):.3f}** (all but sure it is ordinary: a film, a game, harm long over; set so that, out of
+  fold, no more than {RULE_VETO_LOSS:.0%} of disclosures move from `disclosure` to `possible`) — or the model's score alone reaches the precision-tuned threshold
   **{final.get('disclosure_threshold', 1.0):.2f}** (out of fold, messages above it were disclosures at least {DISCLOSURE_PRECISION:.0%} of the time,
   and no more than {DISCLOSURE_BUDGET:.1%} of ordinary complaints reached the `disclosure` level, the rules' false alarms included).
 - **`possible`** (officers only): any other rule signal, or a model score over the recall-tuned
@@ -188,8 +191,10 @@ Confusion matrices: `heard evaluate` prints them; `triage/artefacts/metrics.json
 BLIND_SETS = {
     "blind_set": ("blind set 1", "`tests/data/blind_set.jsonl` (`tests/data/BLIND_SET.md`): its misses were read to find "
                   "faults in the phrase rules, so it is now a development set and its safeguarding figures are optimistic"),
-    "blind_set_2": ("blind set 2", "`tests/data/blind_set_2.jsonl` (`tests/data/BLIND_SET_2.md`): a third writer's, unread: "
-                    "the honest estimate for new text"),
+    "blind_set_2": ("blind set 2", "`tests/data/blind_set_2.jsonl` (`tests/data/BLIND_SET_2.md`): a third writer's; the "
+                    "false alarms the model's veto would move were read to choose it, so it too is now a development set"),
+    "blind_set_3": ("blind set 3", "`tests/data/blind_set_3.jsonl` (`tests/data/BLIND_SET_3.md`): a sixth writer's, unread "
+                    "and measured once, with the model it reports: the honest estimate for new text"),
 }
 
 

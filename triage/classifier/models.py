@@ -16,7 +16,9 @@
   disclosure they caught before (the rules were written with the corpus in view, so the
   model's own recall is the guard for wording nobody anticipated). The `disclosure` one is
   precision-tuned, so that a message above it is a disclosure nearly always (it then gets
-  the crisis reply). The phrase rules are OR-ed in (see classification.py).
+  the crisis reply). The phrase rules are OR-ed in (see classification.py), but a rule alone
+  does not reach `disclosure` when the model scores its message under the veto
+  (`veto_threshold`): there it is `possible`.
 - flags: Platt-scaled SVMs with tuned thresholds, plus the phrase rules where they help.
 
 Linear heads are kept as plain arrays (coefficients, intercepts, thresholds): fast to apply
@@ -55,6 +57,8 @@ POSSIBLE_BUDGET = 0.08  # share of ordinary complaints (out of fold) that may be
 MODEL_RECALL_FLOOR = 0.93  # the budget never pushes the model's own recall below this
 DISCLOSURE_PRECISION = 0.95  # out of fold, messages over the disclosure threshold are disclosures this often
 DISCLOSURE_BUDGET = 0.018  # and at most this share of ordinary complaints reach the `disclosure` level
+RULE_VETO_LOSS = 0.01  # share of disclosures (out of fold) the model's veto may move from `disclosure` to `possible`
+RULE_VETO_CAP = 0.1  # and the veto is never above this score
 REASON_MIN_PRECISION = 0.7  # out of fold, a suggested reason is right at least this often (where it can be)
 FOLDS = 3  # for out-of-fold scores and calibration; 3 keeps `heard train` well under a minute
 
@@ -98,6 +102,7 @@ class TriageModels:
     flags: LinearHead
     flag_rules_used: tuple[str, ...] = field(default=())  # flags whose phrase rules are OR-ed in
     disclosure_threshold: float = 1.0  # safeguarding score at which the model alone says `disclosure`
+    rule_veto: float = 0.0  # safeguarding score under which a rule alone says only `possible`
     primary_mix: tuple[float, float] = (1.0, 0.0)  # weights of the primary margin and the reason logit folded into `primary`
 
 
@@ -264,8 +269,11 @@ def fit_models(
     oof_sg = platt(safeguarding, _out_of_fold(x, y_sg, ["safeguarding"], SAFEGUARDING_C, seed, strata), y_sg)[:, 0]
     signals = [find_signals(text, today=today) for text in cleaned]
     ordinary = np.array([not e.safeguarding and e.kind != "compliment" for e in examples])
+    # The veto takes the rules' false alarms away; it does not make room for the model to
+    # raise more (the disclosure threshold is set as if there were none).
     disclosure = disclosure_threshold(oof_sg, y_sg[:, 0], signals, ordinary)
-    safeguarding.thresholds = np.array([possible_threshold(oof_sg, y_sg[:, 0], signals, ordinary, disclosure)])
+    veto = veto_threshold(oof_sg, y_sg[:, 0], signals)
+    safeguarding.thresholds = np.array([possible_threshold(oof_sg, y_sg[:, 0], signals, ordinary, disclosure, veto)])
 
     progress("eligibility flags")
     y_flags = label_matrix(examples, FLAGS, "flags")
@@ -285,7 +293,7 @@ def fit_models(
         else:
             thresholds.append(alone)
     flags.thresholds = np.array(thresholds)
-    return TriageModels(features, kind, role, reasons, primary, safeguarding, flags, tuple(used), disclosure, mix)
+    return TriageModels(features, kind, role, reasons, primary, safeguarding, flags, tuple(used), disclosure, rule_veto=veto, primary_mix=mix)
 
 
 def _f1(predicted: np.ndarray, truth: np.ndarray) -> float:
@@ -308,7 +316,7 @@ def recall_threshold(oof: np.ndarray, truth: np.ndarray) -> float:
 
 
 def possible_threshold(oof: np.ndarray, truth: np.ndarray, signals: Sequence[Sequence[str]], ordinary: np.ndarray,
-                       disclosure: float) -> float:
+                       disclosure: float, veto: float = 0.0) -> float:
     """The `possible` threshold (see the module docstring): start where the model alone catches
     SAFEGUARDING_MODEL_RECALL of the disclosures, and raise it a step at a time while officers
     would see more than POSSIBLE_BUDGET of ordinary complaints flagged `possible`, stopping
@@ -321,7 +329,7 @@ def possible_threshold(oof: np.ndarray, truth: np.ndarray, signals: Sequence[Seq
     everyday = [(signals[i], float(oof[i])) for i in np.flatnonzero(ordinary)]
 
     def possible_rate(t: float) -> float:
-        return sum(level(s, score, t, disclosure) == "possible" for s, score in everyday) / len(everyday)
+        return sum(level(s, score, t, disclosure, veto) == "possible" for s, score in everyday) / len(everyday)
 
     caught = ((oof >= start) | ruled)[truth].mean()
     best = start
@@ -332,6 +340,24 @@ def possible_threshold(oof: np.ndarray, truth: np.ndarray, signals: Sequence[Seq
             break
         best = round(float(t), 4)
     return round(float(best), 4)
+
+
+def veto_threshold(oof: np.ndarray, truth: np.ndarray, signals: Sequence[Sequence[str]]) -> float:
+    """The score under which the model vetoes a rule's `disclosure` (it becomes `possible`): the
+    highest, in steps of 0.001 up to RULE_VETO_CAP, at which, out of fold, no more than
+    RULE_VETO_LOSS of the disclosures the rules would send to `disclosure` are moved. The rules
+    read phrases; a film, a game or harm long over in words they do not know still fires them,
+    and the model, reading the whole message, is then all but sure it is ordinary. A vetoed
+    disclosure is still flagged for officers the same day; a false one tells a child to call 999."""
+    ruled = np.array([level(s, 0.0, 1.0, 1.0) == "disclosure" for s in signals]) & truth
+    if not truth.any():
+        return 0.0
+    best = 0.0
+    for v in np.round(np.arange(0.001, RULE_VETO_CAP + 1e-9, 0.001), 3).tolist():
+        if (ruled & (oof < v)).sum() > RULE_VETO_LOSS * truth.sum():
+            break
+        best = v
+    return best
 
 
 def disclosure_threshold(oof: np.ndarray, truth: np.ndarray, signals: Sequence[Sequence[str]], ordinary: np.ndarray) -> float:

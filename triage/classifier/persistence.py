@@ -84,6 +84,7 @@ def save_classifier(classifier: Classifier, path: Path) -> None:
         "flags": m.flags.state(),
         "flag_rules_used": list(m.flag_rules_used),
         "disclosure_threshold": float(m.disclosure_threshold),
+        "rule_veto": float(m.rule_veto),
         "primary_mix": [float(w) for w in m.primary_mix],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -143,6 +144,7 @@ def load_classifier_from(path: Path) -> Classifier:
             flags=LinearHead.from_state(payload["flags"]),
             flag_rules_used=tuple(payload["flag_rules_used"]),
             disclosure_threshold=float(payload.get("disclosure_threshold", 1.0)),
+            rule_veto=float(payload.get("rule_veto", 0.0)),
             primary_mix=tuple(float(w) for w in payload.get("primary_mix", (1.0, 0.0))),  # type: ignore[arg-type]
         )
     except ArtefactError:

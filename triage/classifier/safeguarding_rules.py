@@ -207,19 +207,22 @@ CORROBORATED = frozenset({
 })
 
 
-def level(signals: Sequence[str], score: float, possible_at: float, disclosure_at: float) -> str | None:
+def level(signals: Sequence[str], score: float, possible_at: float, disclosure_at: float, veto_below: float = 0.0) -> str | None:
     """The safeguarding level of a message from its rule signals and the model's score: the one
     rule, used to classify and to set the thresholds alike.
 
     `disclosure`: a rule that speaks alone, a corroborated rule the model agrees with (score at
     least `possible_at`), corroborated rules of two different kinds of harm (each is the other's
     corroboration: "gone missing" and "cuts he won't explain"), or a score of at least
-    `disclosure_at`; `possible`: any other signal, or a score of at least `possible_at`;
-    otherwise None."""
+    `disclosure_at`; but rules whose message the model scores under `veto_below` (all but sure
+    it is ordinary: a film, a game, harm long over, in words the rules cannot see round) are
+    only `possible`, so the person is not told to call 999 on a phrase alone. `possible`: any
+    other signal, or a score of at least `possible_at`; otherwise None."""
     agrees = score >= possible_at
-    if score >= max(possible_at, disclosure_at) or any(s not in CORROBORATED for s in signals) or (signals and agrees):
+    if score >= max(possible_at, disclosure_at):
         return "disclosure"
-    if len({s.partition(":")[0] for s in signals}) >= 2:
+    if score >= veto_below and (any(s not in CORROBORATED for s in signals) or (signals and agrees)
+                                or len({s.partition(":")[0] for s in signals}) >= 2):
         return "disclosure"
     return "possible" if signals or agrees else None
 

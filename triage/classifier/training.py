@@ -58,6 +58,7 @@ def fit_classifier(
         "reason_thresholds": dict(zip(REASONS, map(float, models.reasons.thresholds))),
         "safeguarding_threshold": float(models.safeguarding.thresholds[0]),
         "disclosure_threshold": float(models.disclosure_threshold),
+        "rule_veto": float(models.rule_veto),
         "flag_thresholds": dict(zip(FLAGS, map(float, models.flags.thresholds))),
         "flag_rules_used": list(models.flag_rules_used),
         "primary_mix": {"primary_margin": round(models.primary_mix[0], 4), "reason_logit": round(models.primary_mix[1], 4)},
