@@ -236,6 +236,16 @@ def test_the_same_rule_in_a_child_telling_of_harm_now_is_still_a_disclosure(clf:
     assert clf.classify(text).safeguarding_level == "disclosure"
 
 
+@pytest.mark.parametrize(("text", "fires"), [
+    ("asked for my pocket money and he backhanded me across the mouth", True),
+    ("my foster dad backhands my little brother when he cries", True),
+    ("i have a great backhand, coach wants me in the tennis tournament", False),
+])
+def test_a_backhander_is_a_blow_and_a_tennis_backhand_is_not(text: str, fires: bool) -> None:
+    """From `emo.jsonl`: a blow told in passing in a pocket-money complaint, missed out of fold."""
+    assert ("disclosure:hit_me" in find_signals(clean(text))) is fires
+
+
 def test_the_veto_moves_no_more_than_its_share_of_disclosures_out_of_fold() -> None:
     """200 disclosures the rules catch, 5 of which the model scores very low out of fold: the
     veto may move at most 1% of them (2), so it stops under the third lowest score."""

@@ -269,10 +269,11 @@ def fit_models(
     oof_sg = platt(safeguarding, _out_of_fold(x, y_sg, ["safeguarding"], SAFEGUARDING_C, seed, strata), y_sg)[:, 0]
     signals = [find_signals(text, today=today) for text in cleaned]
     ordinary = np.array([not e.safeguarding and e.kind != "compliment" for e in examples])
-    # The veto takes the rules' false alarms away; it does not make room for the model to
-    # raise more (the disclosure threshold is set as if there were none).
-    disclosure = disclosure_threshold(oof_sg, y_sg[:, 0], signals, ordinary)
+    # The disclosure budget counts the alarms the level really raises: the vetoed ones are
+    # `possible`. (Counting them as `disclosure` left the model no room to speak once the corpus
+    # held many messages that fire a rule wrongly: out of fold its share of disclosures fell to 0.92.)
     veto = veto_threshold(oof_sg, y_sg[:, 0], signals)
+    disclosure = disclosure_threshold(oof_sg, y_sg[:, 0], signals, ordinary, veto)
     safeguarding.thresholds = np.array([possible_threshold(oof_sg, y_sg[:, 0], signals, ordinary, disclosure, veto)])
 
     progress("eligibility flags")
@@ -360,10 +361,12 @@ def veto_threshold(oof: np.ndarray, truth: np.ndarray, signals: Sequence[Sequenc
     return best
 
 
-def disclosure_threshold(oof: np.ndarray, truth: np.ndarray, signals: Sequence[Sequence[str]], ordinary: np.ndarray) -> float:
+def disclosure_threshold(oof: np.ndarray, truth: np.ndarray, signals: Sequence[Sequence[str]], ordinary: np.ndarray,
+                         veto: float = 0.0) -> float:
     """The lowest score at which the model alone may say `disclosure`: out of fold, messages at
     or above it are disclosures DISCLOSURE_PRECISION of the time, and ordinary complaints at the
-    `disclosure` level (the rules' false alarms included) stay within DISCLOSURE_BUDGET. A wrong
+    `disclosure` level (the rules' false alarms included, less those `veto` moves to `possible`)
+    stay within DISCLOSURE_BUDGET. A wrong
     `disclosure` tells a child to call 999 over pocket money, so this leans the other way from
     `recall_threshold`; a budget for the whole level, rather than for the model's share, lets
     the model speak wherever the rules are quiet."""
@@ -373,7 +376,7 @@ def disclosure_threshold(oof: np.ndarray, truth: np.ndarray, signals: Sequence[S
         over = oof >= t
         if not over.any() or truth[over].mean() < DISCLOSURE_PRECISION:
             continue
-        alarms = sum(level(s, score, possible_at, t) == "disclosure" for s, score in everyday)
+        alarms = sum(level(s, score, possible_at, t, veto) == "disclosure" for s, score in everyday)
         if alarms <= DISCLOSURE_BUDGET * max(1, len(everyday)):
             return t
     return 1.0
