@@ -500,6 +500,22 @@ def test_a_turn_of_the_sentence_ends_a_joke_or_a_negation(clf: Classifier, discl
         ("the new house rules are a joke. no food in bedrooms, no mates round on school nights", None),
         ("im so done with being passed around, 6 PAs in 3 years", None),
         ("their mother went through a very bad patch with her drinking last winter and has been sober since", None),
+        # the kinds of false alarm blind set 3 showed (read since; the fourth is unread)
+        ("i'd kill myself laughing if they made me do the cooking course again", None),
+        ("i want to kill myself, nobody would even notice", "self_harm:dont_want_to_be_here"),
+        ("the way she talks to me at reviews is humiliating", None),
+        ("she humiliates me in front of the other kids every tea time", "abuse:cruel_words"),
+        ("got a black eye sparring at the gym last night, it's fine", None),
+        ("i get punched loads at boxing, that's the whole point of boxing", None),
+        ("i get hit when i come in late and i have to hide it", "disclosure:got_hit"),
+        ("staff said no food was allowed in the visit room", None),
+        ("her ex has been gone since 2021 and she is with someone kind now", None),
+        ("my brother has been gone since friday and nobody is looking for him", "missing:nowhere_tonight"),
+        ("we went away in August and the holiday allowance still has not come", None),
+        ("she went away with a man from the shop and her phone is off", "missing:gone_missing"),
+        ("our son was abused before he came to live with us; this is about his school transport", None),
+        ("my little brother wakes up screaming from nightmares most nights", None),
+        ("mums boyfriend was screaming at her and throwing stuff last night", "domestic:violence_at_home"),
     ],
 )
 def test_rules_read_what_they_misread_before(text: str, signal: str | None) -> None:

@@ -193,8 +193,8 @@ BLIND_SETS = {
                   "faults in the phrase rules, so it is now a development set and its safeguarding figures are optimistic"),
     "blind_set_2": ("blind set 2", "`tests/data/blind_set_2.jsonl` (`tests/data/BLIND_SET_2.md`): a third writer's; the "
                     "false alarms the model's veto would move were read to choose it, so it too is now a development set"),
-    "blind_set_3": ("blind set 3", "`tests/data/blind_set_3.jsonl` (`tests/data/BLIND_SET_3.md`): a sixth writer's, unread, "
-                    "measured and never chosen on: the honest estimate for new text"),
+    "blind_set_3": ("blind set 3", "`tests/data/blind_set_3.jsonl` (`tests/data/BLIND_SET_3.md`): a sixth writer's, unread "
+                    "until its false alarms were read to correct the phrase rules, so it too is now a development set"),
 }
 
 
