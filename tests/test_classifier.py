@@ -516,6 +516,11 @@ def test_a_turn_of_the_sentence_ends_a_joke_or_a_negation(clf: Classifier, discl
         ("our son was abused before he came to live with us; this is about his school transport", None),
         ("my little brother wakes up screaming from nightmares most nights", None),
         ("mums boyfriend was screaming at her and throwing stuff last night", "domestic:violence_at_home"),
+        # and the corpus's own out-of-fold false alarms: a likeness, the writer's own knock
+        ("moving me again feels like someone punched me in the stomach", None),
+        ("my face looks like ive been attacked by wasps, its an allergy", None),
+        ("i smacked my head on the bus window and it still aches", None),
+        ("he smacked my head on the table when i wouldnt eat", "disclosure:hit_me"),
     ],
 )
 def test_rules_read_what_they_misread_before(text: str, signal: str | None) -> None:

@@ -133,7 +133,7 @@ def _prefixes(items: list, limit: int) -> tuple[set[str], bool]:  # type: ignore
 
 RULES: tuple[Rule, ...] = (
     # physical abuse
-    _rule("disclosure:hit_me", r"\b(?:hits?|hitting|punch(?:es|ed|ing)?|kick(?:s|ed|ing)?(?= \w+ (?!out\b|off\b))|slap(?:s|ped|ping)?|backhand(?:s|ed|ing)?|beats?|beating|whack(?:s|ed|ing)?|smack(?:s|ed|ing)?|thump(?:s|ed|ing)?|batter(?:s|ed|ing)?|strangl(?:es|ed|ing)|chok(?:es|ed|ing)|shov(?:es|ed|ing)|push(?:es|ed)|throttl\w*|grab(?:s|bed)|yank(?:s|ed)|twist(?:s|ed)|pinch(?:es|ed)|burn(?:s|ed|t)|scratch(?:es|ed)|restrain(?:s|ed)|drags?|dragged|squeez(?:es|ed)) (?:" + _PEOPLE + r"|(?:the back of )?(?:my|her|his|ur|your) (?:hair|arms?|wrists?|neck|legs?|face|head|throat|ears?))\b|\bby the (?:throat|neck|hair)\b|\bpull(?:s|ed|ing)? (?:my|her|his|ur|your) hair\b(?! out)|\b(?:slap|hit|punch|smack|whack|thump|clip)(?:s|ped|ping|ed|ing)? (?:you|u) (?:round|across|on|in) the (?:head|face|ear|mouth)\b"),
+    _rule("disclosure:hit_me", r"\b(?:hits?|hitting|punch(?:es|ed|ing)?|kick(?:s|ed|ing)?(?= \w+ (?!out\b|off\b))|slap(?:s|ped|ping)?|backhand(?:s|ed|ing)?|beats?|beating|whack(?:s|ed|ing)?|smack(?:s|ed|ing)?|thump(?:s|ed|ing)?|batter(?:s|ed|ing)?|strangl(?:es|ed|ing)|chok(?:es|ed|ing)|shov(?:es|ed|ing)|push(?:es|ed)|throttl\w*|grab(?:s|bed)|yank(?:s|ed)|twist(?:s|ed)|pinch(?:es|ed)|burn(?:s|ed|t)|scratch(?:es|ed)|restrain(?:s|ed)|drags?|dragged|squeez(?:es|ed)) (?:" + _PEOPLE + r"|(?:the back of )?(?:my|her|his|ur|your) (?:hair|arms?|wrists?|neck|legs?|face|head|throat|ears?))\b|\bby the (?:throat|neck|hair)\b|\bpull(?:s|ed|ing)? (?:my|her|his|ur|your) hair\b(?! out)|\b(?:slap|hit|punch|smack|whack|thump|clip)(?:s|ped|ping|ed|ing)? (?:you|u) (?:round|across|on|in) the (?:head|face|ear|mouth)\b", not_after=r"\b(?:i|ive|i have|i just|i accidentally|i even|i barely(?: even)?)\s*$"),
     _rule("disclosure:hurts_me", r"(?<!it )(?<!that )(?<!this )(?<!which )(?<!anyone )(?<!anybody )\b(?:hurts|hurting) " + _PEOPLE + r"\b"),
     _rule("disclosure:hit_by", r"\b(?:hit|punched|kicked|slapped|beaten|beat up|attacked|assaulted|strangled|choked|smacked|burned|burnt|shoved|restrained|bitten) by\b(?! (?:a |the )?(?:ball|football|rugby ball|cricket ball|hockey stick|swing|door|car|bike|bus|van))"),
     _rule("disclosure:got_hit", r"\b(?:i|he|she|we) (?:got|get|gets) (?:hit|beaten|battered|slapped|punched|kicked|hurt)\b(?! off| out| by (?:a |the )?(?:ball|football|rugby ball|cricket ball|hockey stick|swing|door|car|bike|bus|van))(?!.{0,80}\b(?:boxing|sparring|kickboxing|mma|judo|karate|rugby)\b)|\b(?:was|were|been|got|get|gets|getting) (?:beaten|beat|battered) up\b"),
@@ -237,6 +237,11 @@ _OVER = re.compile(
     r"|\bages ago\b|\bmoved on\b|\bno longer\b|\bnot any ?more\b|\blast (?:year|winter|spring|summer|autumn)\b|\bbefore (?:he|she|they) came (?:to (?:live with )?us|here)\b|\bwhen (?:she|he) first came\b"
     r"|\bdealt with\b|\bclean (?:for )?\d|\bfree for (?:\d+|a|two|three|six|over a) (?:weeks?|months?|years?)\b|\bcame back (?:safe|safely|unharmed)\b|\bwas found safe\b|\bsafe and settled\b|\bin (?P<year>(?:19|20)\d\d)\b"
 )
+# "it feels like someone punched me", "i look like ive been attacked by bees": a likeness, not a blow
+_SIMILE = re.compile(
+    r"\b(?:(?:feels?|felt|feeling|looks?|looked|looking) like|as if|as though) (?:someone|somebody|some1|(?:i|ive|id) (?:have |had )?(?:been|was|got))"
+    r"(?: \w+){0,2} ?$"
+)
 _CONDITION = re.compile(r"\b(?:if|unless) (?:i|you|u|he|she|we|they) $")  # "if i dont behave hes gonna kill mum" is a threat, not a negation
 _STILL = re.compile(r"\b(?:still|again|keeps?|last night|yesterday|today|tonight|this (?:week|morning)|at the moment|right now)\b")
 # a negation reaches the match over at most three words and never across a turn of the sentence
@@ -271,6 +276,8 @@ def _suppressed(sentence: str, start: int, end: int, today: date) -> bool:
     window = sentence[max(0, start - 30) : start]
     negation = _NEGATED.search(window)
     if negation and not _CONDITION.search(window, 0, negation.start()):
+        return True
+    if _SIMILE.search(window):
         return True
     if _NEWS.search(sentence):
         return True
