@@ -707,7 +707,7 @@ def test_the_shipped_metrics_report_the_later_blind_sets_too(key: str) -> None:
     assert BLIND_SETS[key][0] in card and f"{key}.jsonl" in card
 
 
-@pytest.mark.parametrize("name", ["blind_set.jsonl", "blind_set_2.jsonl", "blind_set_3.jsonl"])
+@pytest.mark.parametrize("name", ["blind_set.jsonl", "blind_set_2.jsonl", "blind_set_3.jsonl", "blind_set_4.jsonl"])
 def test_the_blind_sets_are_never_trained_on(name: str) -> None:
     """Not a text of them in the corpus, nor one sharing more than half its words with a corpus text."""
     blind = [json.loads(line)["text"] for line in (ROOT / "tests" / "data" / name).read_text().splitlines() if line]
