@@ -521,6 +521,19 @@ def test_a_turn_of_the_sentence_ends_a_joke_or_a_negation(clf: Classifier, discl
         ("my face looks like ive been attacked by wasps, its an allergy", None),
         ("i smacked my head on the bus window and it still aches", None),
         ("he smacked my head on the table when i wouldnt eat", "disclosure:hit_me"),
+        # the kinds of miss and false alarm blind set 4 showed (read since; the fifth is unread)
+        ("Nan rang: her son-in-law assaulted her daughter last night while the kids watched", "domestic:hurts_mum"),
+        ("the records still hold an allegation that he hit his son, which police closed", None),
+        ("the baby's lips went a bit blue in the night and the flat has no heating", "neglect:medical"),
+        ("the minibus escort strokes her leg on the way to school and tells her to keep quiet", "sexual:touching"),
+        ("I fled him in the spring and now my new address has been sent to his solicitor", "domestic:violence_at_home"),
+        ("we watched a film at my cousins about a boy locked in a cellar and now i cant sleep over there", None),
+        ("my carer says i'll grow out of being vegan", None),
+        ("my carer says i'll grow out of it", None),
+        ("my carer was completely out of it again when i got home", "neglect:carer_incapable"),
+        ("her dad said hed kill her if she told anyone", "threats:will_hurt"),
+        ("Two years ago she ran off after a row and was missing overnight; this is about her school place", None),
+        ("Last year he started hitting me and it has never stopped", "disclosure:hit_me"),
     ],
 )
 def test_rules_read_what_they_misread_before(text: str, signal: str | None) -> None:
@@ -528,6 +541,11 @@ def test_rules_read_what_they_misread_before(text: str, signal: str | None) -> N
     unread), the corpus disclosures no rule caught, and a fourth writer's wordings (sgz.jsonl)."""
     found = find_signals(text)
     assert (signal in found) if signal else found == [], found
+
+
+def test_talk_of_killing_oneself_is_self_harm_not_a_threat() -> None:
+    found = find_signals("my little cousin said hed kill himself if he had to do swimming lessons")
+    assert "self_harm:dont_want_to_be_here" in found and "threats:will_hurt" not in found, found
 
 
 def test_if_i_dont_is_a_condition_not_a_negation() -> None:

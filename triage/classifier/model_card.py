@@ -195,8 +195,9 @@ BLIND_SETS = {
                     "false alarms the model's veto would move were read to choose it, so it too is now a development set"),
     "blind_set_3": ("blind set 3", "`tests/data/blind_set_3.jsonl` (`tests/data/BLIND_SET_3.md`): a sixth writer's, unread "
                     "until its false alarms were read to correct the phrase rules, so it too is now a development set"),
-    "blind_set_4": ("blind set 4", "`tests/data/blind_set_4.jsonl` (`tests/data/BLIND_SET_4.md`): a seventh writer's, unread, "
-                    "measured twice (the previous release, then this one) and never chosen on: the honest estimate for new text"),
+    "blind_set_4": ("blind set 4", "`tests/data/blind_set_4.jsonl` (`tests/data/BLIND_SET_4.md`): a seventh writer's, measured "
+                    "unread twice (the previous release, then its rules corrected from blind set 3); then its misses and "
+                    "false alarms were read to correct the rules, so it too is now a development set"),
 }
 
 
