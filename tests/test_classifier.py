@@ -712,7 +712,7 @@ def test_the_shipped_metrics_report_the_blind_set_beside_cross_validation() -> N
     assert "blind" in card.lower()
 
 
-@pytest.mark.parametrize("key", ["blind_set_2", "blind_set_3"])
+@pytest.mark.parametrize("key", ["blind_set_2", "blind_set_3", "blind_set_4"])
 def test_the_shipped_metrics_report_the_later_blind_sets_too(key: str) -> None:
     from triage.classifier.model_card import BLIND_SETS
 

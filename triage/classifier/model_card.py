@@ -198,6 +198,8 @@ BLIND_SETS = {
     "blind_set_4": ("blind set 4", "`tests/data/blind_set_4.jsonl` (`tests/data/BLIND_SET_4.md`): a seventh writer's, measured "
                     "unread twice (the previous release, then its rules corrected from blind set 3); then its misses and "
                     "false alarms were read to correct the rules, so it too is now a development set"),
+    "blind_set_5": ("blind set 5", "`tests/data/blind_set_5.jsonl` (`tests/data/BLIND_SET_5.md`): an eighth writer's, unread, "
+                    "measured twice (the previous release, then this one) and never chosen on: the honest estimate for new text"),
 }
 
 
