@@ -124,7 +124,7 @@ def register(cli: click.Group) -> None:
     @click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
                   help="Directory of *.jsonl examples. Default: triage/corpus.")  # fmt: skip
     @click.option("--test-set", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
-                  help="Instead: score the artefact on this labelled JSONL file (e.g. tests/data/blind_set.jsonl), "
+                  help="Instead: score the artefact on this labelled JSONL file (e.g. tests/data/blind_set_5.jsonl), "
                        "with a table per `group`. Nothing is retrained.")  # fmt: skip
     @artefact_option
     @click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True, help="Cross-validation folds.")

@@ -214,20 +214,22 @@ def test_the_model_vetoes_a_rule_only_when_all_but_sure_the_message_is_ordinary(
     assert safeguarding_level([], 0.005, 0.3, 0.9, 0.013) is None
 
 
-@pytest.mark.parametrize("text", [
-    "Dear Sir or Madam, In June our foster daughter told her teacher that we had hit her. The LADO investigated and found it "
-    "unfounded, and she has since told her social worker she made it up because she was cross about her phone being taken. "
-    "My complaint is that the new worker's report still lists it as a current concern and nobody has corrected it.",
-    "I am writing about the assessment of my family. In 2022 my son told his school that his dad hit him. His dad moved out, "
-    "there was a court case, and the file was closed after a year of help. The new social worker has written the whole thing "
-    "up again as if it is happening now, and it has upset my son badly. Please correct the record.",
+@pytest.mark.parametrize(("text", "level"), [
+    # a phrase rule fires ("hit her"), but the model, reading the whole letter, is all but sure it
+    # is a records complaint: officers still see it, the parent gets no crisis reply
+    ("Dear Sir or Madam, In June our foster daughter told her teacher that we had hit her. The LADO investigated and found it "
+     "unfounded, and she has since told her social worker she made it up because she was cross about her phone being taken. "
+     "My complaint is that the new worker's report still lists it as a current concern and nobody has corrected it.", "possible"),
+    # the year that opens the sentence tells the rules the harm is over: no flag at all
+    ("I am writing about the assessment of my family. In 2022 my son told his school that his dad hit him. His dad moved out, "
+     "there was a court case, and the file was closed after a year of help. The new social worker has written the whole thing "
+     "up again as if it is happening now, and it has upset my son badly. Please correct the record.", None),
 ])
-def test_a_parent_complaining_about_an_old_allegation_is_not_told_to_call_999(clf: Classifier, text: str) -> None:
-    """A phrase rule fires ("hit her"), but the model, reading the whole letter, is all but sure
-    it is a records complaint: officers still see it (`possible`), the parent gets no crisis reply."""
+def test_a_parent_complaining_about_an_old_allegation_is_not_told_to_call_999(clf: Classifier, text: str, level: str | None) -> None:
     result = clf.classify(text)
-    assert "disclosure:hit_me" in result.safeguarding_signals
-    assert result.safeguarding_level == "possible"
+    assert result.safeguarding_level == level, result.safeguarding_signals
+    if level == "possible":
+        assert "disclosure:hit_me" in result.safeguarding_signals
 
 
 @pytest.mark.parametrize("text", ["my foster dad hit me last night and i dont want to go back there",
@@ -500,7 +502,7 @@ def test_a_turn_of_the_sentence_ends_a_joke_or_a_negation(clf: Classifier, discl
         ("the new house rules are a joke. no food in bedrooms, no mates round on school nights", None),
         ("im so done with being passed around, 6 PAs in 3 years", None),
         ("their mother went through a very bad patch with her drinking last winter and has been sober since", None),
-        # the kinds of false alarm blind set 3 showed (read since; the fourth is unread)
+        # the kinds of false alarm blind set 3 showed
         ("i'd kill myself laughing if they made me do the cooking course again", None),
         ("i want to kill myself, nobody would even notice", "self_harm:dont_want_to_be_here"),
         ("the way she talks to me at reviews is humiliating", None),
@@ -521,7 +523,7 @@ def test_a_turn_of_the_sentence_ends_a_joke_or_a_negation(clf: Classifier, discl
         ("my face looks like ive been attacked by wasps, its an allergy", None),
         ("i smacked my head on the bus window and it still aches", None),
         ("he smacked my head on the table when i wouldnt eat", "disclosure:hit_me"),
-        # the kinds of miss and false alarm blind set 4 showed (read since; the fifth is unread)
+        # the kinds of miss and false alarm blind set 4 showed
         ("Nan rang: her son-in-law assaulted her daughter last night while the kids watched", "domestic:hurts_mum"),
         ("the records still hold an allegation that he hit his son, which police closed", None),
         ("the baby's lips went a bit blue in the night and the flat has no heating", "neglect:medical"),
@@ -534,11 +536,18 @@ def test_a_turn_of_the_sentence_ends_a_joke_or_a_negation(clf: Classifier, discl
         ("her dad said hed kill her if she told anyone", "threats:will_hurt"),
         ("Two years ago she ran off after a row and was missing overnight; this is about her school place", None),
         ("Last year he started hitting me and it has never stopped", "disclosure:hit_me"),
+        # the corpus's out-of-fold misses and false alarms once the first three blind sets were trained on
+        ("i keep burning my wrist with a lighter so i can feel something", "self_harm:hurting_myself"),
+        ("bad stuff happened near there when i was little, i dont want to go back to that area", None),
+        ("i dont want to go back there, my stepdad is home all day now", "disclosure:scared_to_go_home"),
+        ("the new worker told us to lock up the paracetamol though he has not self-harmed since 2021", None),
+        ("the gp says its hay fever and gave me tablets that make me sleepy", None),
     ],
 )
 def test_rules_read_what_they_misread_before(text: str, signal: str | None) -> None:
-    """Faults found by reading the first blind set (since then a development set; the second is
-    unread), the corpus disclosures no rule caught, and a fourth writer's wordings (sgz.jsonl)."""
+    """Faults found by reading blind sets 1, 3 and 4 (each a development set since; the first
+    three are now trained on), the corpus's out-of-fold misses and false alarms, and other
+    writers' wordings (sgz.jsonl, sgw.jsonl)."""
     found = find_signals(text)
     assert (signal in found) if signal else found == [], found
 
@@ -703,8 +712,8 @@ def test_held_out_safeguarding_recall_is_one_and_the_false_positive_rate_is_repo
 
 def test_the_shipped_metrics_report_the_blind_set_beside_cross_validation() -> None:
     metrics = json.loads((DEFAULT_ARTEFACT.parent / "metrics.json").read_text())
-    blind = metrics["blind_set"]
-    assert blind["file"] == "blind_set.jsonl" and blind["examples"] >= 300
+    blind = metrics["blind_set_5"]
+    assert blind["file"] == "blind_set_5.jsonl" and blind["examples"] >= 300
     assert blind["safeguarding"]["disclosures"] >= 60
     assert {"teen_everyday", "disclosure", "summary"} <= set(blind["groups"])
     assert blind["safeguarding"]["recall"] == 1.0, blind["safeguarding"]["missed"]
@@ -712,7 +721,7 @@ def test_the_shipped_metrics_report_the_blind_set_beside_cross_validation() -> N
     assert "blind" in card.lower()
 
 
-@pytest.mark.parametrize("key", ["blind_set_2", "blind_set_3", "blind_set_4"])
+@pytest.mark.parametrize("key", ["blind_set_4", "blind_set_5"])
 def test_the_shipped_metrics_report_the_later_blind_sets_too(key: str) -> None:
     from triage.classifier.model_card import BLIND_SETS
 
@@ -725,7 +734,7 @@ def test_the_shipped_metrics_report_the_later_blind_sets_too(key: str) -> None:
     assert BLIND_SETS[key][0] in card and f"{key}.jsonl" in card
 
 
-@pytest.mark.parametrize("name", ["blind_set.jsonl", "blind_set_2.jsonl", "blind_set_3.jsonl", "blind_set_4.jsonl"])
+@pytest.mark.parametrize("name", ["blind_set_4.jsonl", "blind_set_5.jsonl"])
 def test_the_blind_sets_are_never_trained_on(name: str) -> None:
     """Not a text of them in the corpus, nor one sharing more than half its words with a corpus text."""
     blind = [json.loads(line)["text"] for line in (ROOT / "tests" / "data" / name).read_text().splitlines() if line]

@@ -189,17 +189,13 @@ Confusion matrices: `heard evaluate` prints them; `triage/artefacts/metrics.json
 
 # Each blind set under its metrics key, and what it is now; `heard train` scores tests/data/<key>.jsonl for each.
 BLIND_SETS = {
-    "blind_set": ("blind set 1", "`tests/data/blind_set.jsonl` (`tests/data/BLIND_SET.md`): its misses were read to find "
-                  "faults in the phrase rules, so it is now a development set and its safeguarding figures are optimistic"),
-    "blind_set_2": ("blind set 2", "`tests/data/blind_set_2.jsonl` (`tests/data/BLIND_SET_2.md`): a third writer's; the "
-                    "false alarms the model's veto would move were read to choose it, so it too is now a development set"),
-    "blind_set_3": ("blind set 3", "`tests/data/blind_set_3.jsonl` (`tests/data/BLIND_SET_3.md`): a sixth writer's, unread "
-                    "until its false alarms were read to correct the phrase rules, so it too is now a development set"),
     "blind_set_4": ("blind set 4", "`tests/data/blind_set_4.jsonl` (`tests/data/BLIND_SET_4.md`): a seventh writer's, measured "
-                    "unread twice (the previous release, then its rules corrected from blind set 3); then its misses and "
-                    "false alarms were read to correct the rules, so it too is now a development set"),
+                    "unread on the previous release and on this one's first rules; then its misses and false alarms were read "
+                    "to correct the rules, and it was one of the measures that chose to train on the three earlier blind "
+                    "sets, so it is a development set"),
     "blind_set_5": ("blind set 5", "`tests/data/blind_set_5.jsonl` (`tests/data/BLIND_SET_5.md`): an eighth writer's, unread, "
-                    "measured twice (the previous release, then this one) and never chosen on: the honest estimate for new text"),
+                    "measured on five models in turn (the previous release, this one's corrected rules, the former "
+                    "blind sets trained on, two changes to the veto) and never chosen on: the honest estimate for new text"),
 }
 
 
