@@ -3,6 +3,7 @@ FSM storage on the database — over real HTTP against the fake Bot API."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import aiohttp
@@ -187,3 +188,61 @@ async def test_replies_that_never_went_are_sent_when_telegram_sends_the_update_a
         said = session.exec(select(Message.text).where(Message.direction == Direction.outbound)).all()
     assert [m.text for m in inbound] == ["Nobody rang me back for three weeks."] and inbound[0].headers["replies_sent"]
     assert shown == [part for text in said for part in [text]]  # each reply recorded once, sent once
+
+
+def _turn_done(engine) -> bool:  # type: ignore[no-untyped-def]
+    """The words are in and answered in the database (the turn committed), sent or not."""
+    with Session(engine) as session:
+        return bool(session.exec(select(Message).where(Message.direction == Direction.outbound)).all())
+
+
+def _all_sent(engine) -> bool:  # type: ignore[no-untyped-def]
+    with Session(engine) as session:
+        inbound = session.exec(select(Message).where(Message.direction == Direction.inbound)).all()
+        return bool(inbound) and all(m.headers.get("replies_sent") for m in inbound)
+
+
+async def test_replies_telegram_refused_while_polling_are_sent_by_the_next_sweep_once(engine, fake) -> None:  # type: ignore[no-untyped-def]
+    """Long polling moves Telegram's offset on as soon as an update is stored, so Telegram never
+    sends it again: replies it refused are sent by the sweep, once, and the words are taken in once."""
+    running = service(engine, fake)
+    await running.start()
+    try:
+        fake.failing_sends = 1
+        fake.text(CHAT, "Nobody rang me back for three weeks.")
+        await fake.wait_for(lambda: _turn_done(engine))
+        await asyncio.sleep(0.2)  # the failed send, and nothing after it
+        assert fake.texts_to(CHAT) == [] and not _all_sent(engine)
+        assert await running.desk.resend_unsent(running.bot) == 1
+        shown = fake.texts_to(CHAT)
+        assert await running.desk.resend_unsent(running.bot) == 0  # marked sent: nothing twice
+    finally:
+        await running.stop()
+    assert shown and shown[-1] == wording.GOT_IT and fake.texts_to(CHAT) == shown
+    assert _all_sent(engine)
+    with Session(engine) as session:
+        said = session.exec(select(Message.text).where(Message.direction == Direction.outbound)).all()
+    assert shown == list(said)  # each reply recorded once, sent once
+
+
+async def test_a_restart_sends_the_replies_a_killed_process_never_sent(engine, fake) -> None:  # type: ignore[no-untyped-def]
+    """The process dies after the turn is committed and before its replies go (here: Telegram
+    refuses every send until it stops); the next start sends them, without being asked."""
+    first = service(engine, fake)
+    await first.start()
+    try:
+        fake.failing_sends = 1000
+        fake.text(CHAT, "My pocket money has not been paid for two months.")
+        await fake.wait_for(lambda: _turn_done(engine))
+        await asyncio.sleep(0.2)
+    finally:
+        await first.stop()
+    assert fake.texts_to(CHAT) == [] and not _all_sent(engine)
+    fake.failing_sends = 0
+    second = service(engine, fake)
+    await second.start()
+    try:
+        await fake.wait_for(lambda: _all_sent(engine))
+    finally:
+        await second.stop()
+    assert fake.texts_to(CHAT) and fake.texts_to(CHAT)[-1] == wording.GOT_IT

@@ -12,7 +12,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -204,6 +204,34 @@ class Desk:
         replies = await self.run(self._unsent, answered)
         if replies is not None:
             await self.show(bot, chat_id, replies, answered)
+
+    async def resend_unsent(self, bot: Bot, within: timedelta = timedelta(hours=1)) -> int:
+        """Send the replies of turns committed in the last `within` that were never marked sent.
+
+        Long polling moves Telegram's offset on as soon as an update is stored, so, unlike the
+        webhook, nobody sends the update again when the process is killed between a turn's
+        commit and its replies, or Telegram refuses them for a while: this sends them, from the
+        pause sweep and so at every start. Each chat's lock is taken and the mark checked again
+        under it, so a turn still being answered is never answered twice. `within` bounds the
+        look-back: a reply older than an hour would only confuse. Returns the turns answered."""
+        answered = 0
+        for address, message_id in await self.run(self._unanswered, self.now() - within):
+            async with self.lock(address):
+                replies = await self.run(self._unsent, message_id)
+                if replies is None:
+                    continue
+                await self.show(bot, int(address), replies, message_id)
+                answered += bool(replies)
+        return answered
+
+    def _unanswered(self, since: datetime) -> list[tuple[str, int]]:
+        """(chat, inbound message) of each turn since `since` whose replies were never marked sent."""
+        with Session(self.engine) as session:
+            rows = session.execute(sa.select(Message.sender, Message.id, Message.headers).where(
+                Message.channel == Channel.telegram, Message.direction == Direction.inbound,
+                Message.state == MessageState.processed, Message.received_at >= since).order_by(Message.id)).all()
+        return [(sender, message_id) for sender, message_id, headers in rows
+                if sender.lstrip("-").isdigit() and not (headers or {}).get("replies_sent")]
 
     def _mark_answered(self, message_id: int) -> None:
         with Session(self.engine) as session:

@@ -157,4 +157,8 @@ class TelegramService:
         return closed
 
     async def _sweep(self) -> None:
-        await every(self.config.sweep_seconds, self.sweep_once, "the Telegram pause sweep")
+        async def round_() -> None:
+            await self.desk.resend_unsent(self.bot)  # first: at a start, what a kill left unsent
+            await self.sweep_once()
+
+        await every(self.config.sweep_seconds, round_, "the Telegram pause sweep")
