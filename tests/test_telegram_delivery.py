@@ -202,17 +202,23 @@ def _all_sent(engine) -> bool:  # type: ignore[no-untyped-def]
         return bool(inbound) and all(m.headers.get("replies_sent") for m in inbound)
 
 
+async def _told_while_telegram_refuses(engine, fake: FakeBotAPI, text: str, refusals: int) -> TelegramService:  # type: ignore[no-untyped-def]
+    """A polling bot, started, takes in `text` while Telegram refuses the next `refusals` sends."""
+    running = service(engine, fake)
+    await running.start()
+    fake.failing_sends = refusals
+    fake.text(CHAT, text)
+    await fake.wait_for(lambda: _turn_done(engine))
+    await asyncio.sleep(0.2)  # the failed send, and nothing after it
+    assert fake.texts_to(CHAT) == [] and not _all_sent(engine)
+    return running
+
+
 async def test_replies_telegram_refused_while_polling_are_sent_by_the_next_sweep_once(engine, fake) -> None:  # type: ignore[no-untyped-def]
     """Long polling moves Telegram's offset on as soon as an update is stored, so Telegram never
     sends it again: replies it refused are sent by the sweep, once, and the words are taken in once."""
-    running = service(engine, fake)
-    await running.start()
+    running = await _told_while_telegram_refuses(engine, fake, "Nobody rang me back for three weeks.", 1)
     try:
-        fake.failing_sends = 1
-        fake.text(CHAT, "Nobody rang me back for three weeks.")
-        await fake.wait_for(lambda: _turn_done(engine))
-        await asyncio.sleep(0.2)  # the failed send, and nothing after it
-        assert fake.texts_to(CHAT) == [] and not _all_sent(engine)
         assert await running.desk.resend_unsent(running.bot) == 1
         shown = fake.texts_to(CHAT)
         assert await running.desk.resend_unsent(running.bot) == 0  # marked sent: nothing twice
@@ -228,16 +234,8 @@ async def test_replies_telegram_refused_while_polling_are_sent_by_the_next_sweep
 async def test_a_restart_sends_the_replies_a_killed_process_never_sent(engine, fake) -> None:  # type: ignore[no-untyped-def]
     """The process dies after the turn is committed and before its replies go (here: Telegram
     refuses every send until it stops); the next start sends them, without being asked."""
-    first = service(engine, fake)
-    await first.start()
-    try:
-        fake.failing_sends = 1000
-        fake.text(CHAT, "My pocket money has not been paid for two months.")
-        await fake.wait_for(lambda: _turn_done(engine))
-        await asyncio.sleep(0.2)
-    finally:
-        await first.stop()
-    assert fake.texts_to(CHAT) == [] and not _all_sent(engine)
+    first = await _told_while_telegram_refuses(engine, fake, "My pocket money has not been paid for two months.", 1000)
+    await first.stop()
     fake.failing_sends = 0
     second = service(engine, fake)
     await second.start()
