@@ -199,11 +199,12 @@ class Desk:
         if answered is not None:
             await self.run(self._mark_answered, answered)
 
-    async def show_unsent(self, bot: Bot, chat_id: int, answered: int) -> None:
-        """A repeat of an update already handled: send the replies to it that never went."""
+    async def show_unsent(self, bot: Bot, chat_id: int, answered: int) -> bool:
+        """A repeat of an update already handled: send the replies to it that never went (True if there were any)."""
         replies = await self.run(self._unsent, answered)
         if replies is not None:
             await self.show(bot, chat_id, replies, answered)
+        return bool(replies)
 
     async def resend_unsent(self, bot: Bot, within: timedelta = timedelta(hours=1)) -> int:
         """Send the replies of turns committed in the last `within` that were never marked sent.
@@ -217,11 +218,7 @@ class Desk:
         answered = 0
         for address, message_id in await self.run(self._unanswered, self.now() - within):
             async with self.lock(address):
-                replies = await self.run(self._unsent, message_id)
-                if replies is None:
-                    continue
-                await self.show(bot, int(address), replies, message_id)
-                answered += bool(replies)
+                answered += await self.show_unsent(bot, int(address), message_id)
         return answered
 
     def _unanswered(self, since: datetime) -> list[tuple[str, int]]:

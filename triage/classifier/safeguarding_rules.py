@@ -208,7 +208,7 @@ CORROBORATED = frozenset({
 
 # Rules the model's veto never overrules (see `level`): harm told through what happens. Not the
 # threats told so ("ill kill you"), which are as often said in temper or in fun, in words the model reads.
-UNVETOED = tuple(f"{kind}:told_through_acts" for kind in ("abuse", "sexual", "exploitation", "self_harm", "neglect"))
+UNVETOED = frozenset(f"{kind}:told_through_acts" for kind in ("abuse", "sexual", "exploitation", "self_harm", "neglect"))
 
 
 def level(signals: Sequence[str], score: float, possible_at: float, disclosure_at: float, veto_below: float = 0.0) -> str | None:
